@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+/// How this copy of the core was built and the thread setting it runs with.
+#pragma once
+#include <string>
+
+namespace mlpcore {
+
+struct BuildInfo {
+  std::string version;        ///< mlpcore version
+  std::string eigen_version;  ///< e.g. "3.4.1"
+  std::string compiler;       ///< e.g. "GCC 12.2.0"
+  std::string isa;            ///< instruction sets Eigen vectorises with, e.g. "AVX512 FMA AVX2"
+  bool native = false;        ///< built with the host's instruction set (-march=native)
+  bool openmp = false;        ///< Eigen products may use OpenMP threads
+  int max_threads = 1;        ///< threads matrix products use now
+};
+
+BuildInfo build_info();
+/// Threads used by matrix products (OpenMP). n ≥ 1; throws std::invalid_argument otherwise.
+void set_num_threads(int n);
+int get_num_threads();
+
+}  // namespace mlpcore

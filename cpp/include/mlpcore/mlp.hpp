@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+/// The multi-layer perceptron: flat parameters, forward, backward, one training step.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "activation.hpp"
+#include "loss.hpp"
+#include "optimizer.hpp"
+#include "spec.hpp"
+#include "types.hpp"
+
+namespace mlpcore {
+
+/// Where each layer's W (dense_out × in, row-major, torch.nn.Linear's layout) and b (dense_out)
+/// sit in the flat buffer. Invariant: offsets increase, layer after layer, W before b, and the
+/// last bias ends at n_params().
+struct ParamLayout {
+  std::vector<Index> weight_offset, bias_offset, rows, cols;
+  Index n_params = 0;
+  explicit ParamLayout(const MlpSpec& spec = MlpSpec{});
+};
+
+/// Per-call buffers sized for a batch of up to `capacity()` rows: the scaled input, each
+/// layer's activations, maxout pre-activations and winners, the deltas dL_dZ, and the
+/// training loop's gather buffers. Grows only when a larger batch arrives; a short batch uses
+/// the top rows. One workspace per thread: a model is shared, a workspace is not.
+template <class S>
+class Workspace {
+ public:
+  /// Sizes every buffer for `rows` rows of `spec`'s network. No-op if already big enough.
+  void reserve(const MlpSpec& spec, Index rows);
+  Index capacity() const { return m_capacity; }
+
+  // Storage, each a flat row-major block of capacity × width.
+  Vector<S> input;                                  ///< scaled input (when the model scales)
+  std::vector<Vector<S>> act;                       ///< layer outputs A_l (n × units)
+  std::vector<Vector<S>> pre;                       ///< maxout pre-activations (n × units·k)
+  std::vector<std::vector<std::int32_t>> winner;    ///< maxout argmax (n × units)
+  std::vector<Vector<S>> delta;                     ///< dL_dZ_l (n × dense_out)
+  Vector<S> scratch;                                ///< dL_dA for maxout layers
+  // Gather buffers for the training loop.
+  Vector<S> batch_x, batch_t, batch_w;
+  std::vector<std::int32_t> batch_y;
+
+ private:
+  Index m_capacity = 0;
+  std::vector<Index> m_widths;  // the layer widths the buffers were sized for
+};
+
+/// Input standardisation and class labels stored with a model (used by predictions on raw
+/// inputs and by the Python layer). Empty vectors mean "none".
+struct ModelMeta {
+  std::vector<double> input_mean;     ///< n_inputs values or empty
+  std::vector<double> input_scale;    ///< n_inputs positive values or empty
+  std::vector<std::string> classes;   ///< class labels as text, or empty
+  std::string classes_kind;           ///< "int" or "str" (how Python restores them), or ""
+  std::map<std::string, std::string> extra;  ///< free-form string metadata
+  /// Checks sizes against the spec and values for finiteness; throws std::invalid_argument.
+  void validate(const MlpSpec& spec) const;
+};
+
+/// A multi-layer perceptron in scalar type S (float or double).
+/// Layer l computes Z_l = A_{l-1}·W_lᵀ + b_l and A_l = f_l(Z_l); the last layer emits logits.
+/// Inference is const and uses a caller's Workspace, so threads may predict concurrently on one
+/// model with one workspace each. Training mutates the model and is single-threaded per model.
+template <class S>
+class BasicMlp {
+ public:
+  /// Zero parameters. Throws std::invalid_argument if spec is invalid.
+  explicit BasicMlp(const MlpSpec& spec);
+  /// Parameters drawn by `init` from Rng(seed); `scale` is the std of Init::Random.
+  BasicMlp(const MlpSpec& spec, Init init, std::uint64_t seed, double scale = 0.01);
+
+  const MlpSpec& spec() const { return m_spec; }
+  const ParamLayout& layout() const { return m_layout; }
+  Index n_params() const { return m_layout.n_params; }
+
+  /// Flat parameters and gradients (same layout). Live views: stable until the model dies.
+  Vector<S>& params() { return m_params; }
+  const Vector<S>& params() const { return m_params; }
+  Vector<S>& grads() { return m_grads; }
+  const Vector<S>& grads() const { return m_grads; }
+  /// Layer l's weight (dense_out × in) and bias (dense_out), views into params().
+  MatrixMap<S> weight(Index l);
+  MatrixCMap<S> weight(Index l) const;
+  VectorMap<S> bias(Index l);
+  VectorCMap<S> bias(Index l) const;
+
+  /// Re-draws all weights (biases zero). Throws for scale ≤ 0 with Init::Random.
+  void initialize(Init init, std::uint64_t seed, double scale = 0.01);
+
+  ModelMeta& meta() { return m_meta; }
+  const ModelMeta& meta() const { return m_meta; }
+  /// Sets (or, with empty vectors, clears) the input standardisation x' = (x − mean) / scale,
+  /// applied by forward, train_step and train_epoch. Throws on wrong size or non-positive scale.
+  void set_input_scaling(const std::vector<double>& mean, const std::vector<double>& scale);
+  bool scales_input() const { return m_mean.size() != 0; }
+
+  /// Logits for X (n × n_inputs) written to the workspace; returns a view of them
+  /// (n × n_outputs) valid until the workspace is used again. Throws on a wrong column count,
+  /// n = 0, or non-finite X.
+  MatrixMap<S> forward(const MatrixCRef<S>& X, Workspace<S>& ws) const;
+  /// Logits (or, with probabilities = true, the output kind's probabilities) into out (n × C).
+  void predict(const MatrixCRef<S>& X, Workspace<S>& ws, MatrixRef<S> out,
+               bool probabilities) const;
+
+  /// Loss of the current parameters on a batch and its gradient into grads().
+  /// Validates X and the targets. Uses ws as the forward pass left it.
+  double loss_and_grad(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights,
+                       Loss loss, Workspace<S>& ws);
+  /// Loss only (no gradient), validated like loss_and_grad.
+  double loss(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights, Loss loss,
+              Workspace<S>& ws) const;
+  /// One step: forward, loss, backward, optimizer update. Allocates nothing once ws has seen
+  /// this batch size and the optimizer has taken its first step. Returns the batch loss (before
+  /// the update). If the loss is not finite the parameters are left unchanged and a
+  /// std::domain_error is thrown.
+  double train_step(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights, Loss loss,
+                    Optimizer<S>& opt, Workspace<S>& ws);
+
+  /// Internal pieces of train_step, for the training loop (inputs already validated).
+  double step_unchecked(const S* X, Index n, const TargetView<S>& t, const S* weights, Loss loss,
+                        Optimizer<S>& opt, Workspace<S>& ws, bool update);
+
+ private:
+  void forward_rows(const S* X, Index n, Workspace<S>& ws) const;
+  void backward_rows(const S* X, Index n, Workspace<S>& ws);
+  const S* scaled_input(const S* X, Index n, Workspace<S>& ws) const;
+  void check_input(const MatrixCRef<S>& X, const char* what) const;
+
+  MlpSpec m_spec;
+  ParamLayout m_layout;
+  Vector<S> m_params, m_grads;
+  Vector<S> m_mean, m_inv_scale;  // cached in S for the hot path
+  ModelMeta m_meta;
+};
+
+using Mlp = BasicMlp<float>;
+using Mlp64 = BasicMlp<double>;
+
+}  // namespace mlpcore

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: MIT
+/// The public C++ API of mlpcore: build or load a multi-layer perceptron, predict, train, save.
+#pragma once
+#include "activation.hpp"
+#include "build_info.hpp"
+#include "loss.hpp"
+#include "mlp.hpp"
+#include "model_io.hpp"
+#include "optimizer.hpp"
+#include "rng.hpp"
+#include "spec.hpp"
+#include "trainer.hpp"
+#include "types.hpp"

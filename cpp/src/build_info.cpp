@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+#include "mlpcore/build_info.hpp"
+
+#include <Eigen/Core>
+#include <stdexcept>
+#include <string>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#ifndef MLPCORE_VERSION
+#define MLPCORE_VERSION "unknown"
+#endif
+
+namespace mlpcore {
+
+BuildInfo build_info() {
+  BuildInfo b;
+  b.version = MLPCORE_VERSION;
+  b.eigen_version = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
+                    std::to_string(EIGEN_MINOR_VERSION);
+#if defined(__clang__)
+  b.compiler = "Clang " __clang_version__;
+#elif defined(__GNUC__)
+  b.compiler = "GCC " + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
+               std::to_string(__GNUC_PATCHLEVEL__);
+#else
+  b.compiler = "unknown";
+#endif
+  b.isa = Eigen::SimdInstructionSetsInUse();
+#ifdef MLPCORE_NATIVE_BUILD
+  b.native = true;
+#endif
+#ifdef _OPENMP
+  b.openmp = true;
+#endif
+  b.max_threads = get_num_threads();
+  return b;
+}
+
+void set_num_threads(int n) {
+  if (n < 1) throw std::invalid_argument("number of threads must be >= 1, got " + std::to_string(n));
+  Eigen::setNbThreads(n);
+}
+
+int get_num_threads() { return Eigen::nbThreads(); }
+
+}  // namespace mlpcore

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+// Losses from logits through log-sum-exp and softplus, fused with dL_dZ in one pass per row.
+#include "mlpcore/loss.hpp"
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+namespace mlpcore {
+
+template <class S>
+void validate_targets(Loss loss, Index n, Index outputs, const TargetView<S>& t, const S* weights) {
+  if (t.rows != n) {
+    std::ostringstream m;
+    m << "y has " << t.rows << " rows but X has " << n;
+    throw std::invalid_argument(m.str());
+  }
+  if (t.is_labels()) {
+    if (loss != Loss::CrossEntropy)
+      throw std::invalid_argument(std::string("integer class labels need loss 'cross_entropy'; loss '") +
+                                  to_string(loss) + "' needs y of shape (n, " + std::to_string(outputs) + ")");
+    for (Index i = 0; i < n; ++i)
+      if (t.labels[i] < 0 || t.labels[i] >= outputs) {
+        std::ostringstream m;
+        m << "label " << t.labels[i] << " at row " << i << " is out of range [0, " << outputs << ")";
+        throw std::invalid_argument(m.str());
+      }
+  } else {
+    if (t.dense == nullptr) throw std::invalid_argument("y is missing");
+    if (t.cols != outputs) {
+      std::ostringstream m;
+      m << "y has " << t.cols << " columns, model has " << outputs << " outputs";
+      throw std::invalid_argument(m.str());
+    }
+    const Index count = n * outputs;
+    for (Index i = 0; i < count; ++i)
+      if (!std::isfinite(t.dense[i]))
+        throw std::invalid_argument("y contains NaN or infinity at row " + std::to_string(i / outputs));
+    if (loss == Loss::BinaryCrossEntropy || loss == Loss::CrossEntropy)
+      for (Index i = 0; i < count; ++i)
+        if (t.dense[i] < 0 || t.dense[i] > 1)
+          throw std::invalid_argument(std::string("targets for '") + to_string(loss) +
+                                      "' must be in [0, 1]; row " + std::to_string(i / outputs) +
+                                      " has " + std::to_string(double(t.dense[i])));
+  }
+  if (weights) {
+    double sum = 0;
+    for (Index i = 0; i < n; ++i) {
+      if (!std::isfinite(weights[i]) || weights[i] < 0)
+        throw std::invalid_argument("sample_weight must be finite and >= 0; row " + std::to_string(i) +
+                                    " has " + std::to_string(double(weights[i])));
+      sum += weights[i];
+    }
+    if (!(sum > 0)) throw std::invalid_argument("sample_weight sums to zero");
+  }
+}
+
+template <class S>
+double loss_and_grad(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, const S* weights,
+                     S* dL_dZ) {
+  const Index n = Z.rows(), C = Z.cols();
+  double wsum = 0;
+  if (weights)
+    for (Index i = 0; i < n; ++i) wsum += weights[i];
+  else
+    wsum = double(n);
+  // Each row's gradient is scaled by w_i / Σw (and 1/C for the element-wise losses).
+  const double per_elem = (loss == Loss::CrossEntropy) ? 1.0 : 1.0 / double(C);
+  double total = 0;
+  for (Index i = 0; i < n; ++i) {
+    const auto z = Z.row(i).array();
+    const double w = weights ? double(weights[i]) : 1.0;
+    const S g = S(w / wsum * per_elem);
+    S* d = dL_dZ ? dL_dZ + i * C : nullptr;
+    const S* ti = t.is_labels() ? nullptr : t.dense + i * C;
+    double li = 0;
+    switch (loss) {
+      case Loss::CrossEntropy: {
+        // ℓ = lse(z)·Σt − Σ t z ; dℓ/dz = softmax(z)·Σt − t
+        const S zmax = z.maxCoeff();
+        const S sumexp = (z - zmax).exp().sum();
+        const S lse = zmax + std::log(sumexp);
+        if (t.is_labels()) {
+          const std::int32_t y = t.labels[i];
+          li = double(lse) - double(z(y));
+          if (d) {
+            Eigen::Map<Eigen::Array<S, 1, Eigen::Dynamic>> drow(d, C);
+            drow = (z - lse).exp() * g;
+            drow(y) -= g;
+          }
+        } else {
+          Eigen::Map<const Eigen::Array<S, 1, Eigen::Dynamic>> trow(ti, C);
+          const S tsum = trow.sum();
+          li = double(lse) * double(tsum) - double((trow * z).sum());
+          if (d) {
+            Eigen::Map<Eigen::Array<S, 1, Eigen::Dynamic>> drow(d, C);
+            drow = ((z - lse).exp() * tsum - trow) * g;
+          }
+        }
+        break;
+      }
+      case Loss::BinaryCrossEntropy: {
+        // ℓ = max(z,0) − z t + log1p(e^−|z|) ; dℓ/dz = σ(z) − t
+        Eigen::Map<const Eigen::Array<S, 1, Eigen::Dynamic>> trow(ti, C);
+        li = double((z.max(S(0)) - z * trow + (-z.abs()).exp().log1p()).sum());
+        if (d) {
+          Eigen::Map<Eigen::Array<S, 1, Eigen::Dynamic>> drow(d, C);
+          drow = ((z >= S(0)).select(S(1), (-z.abs()).exp()) / (S(1) + (-z.abs()).exp()) - trow) * g;
+        }
+        break;
+      }
+      case Loss::Mse: {
+        Eigen::Map<const Eigen::Array<S, 1, Eigen::Dynamic>> trow(ti, C);
+        li = double((z - trow).square().sum());
+        if (d) {
+          Eigen::Map<Eigen::Array<S, 1, Eigen::Dynamic>> drow(d, C);
+          drow = (z - trow) * (S(2) * g);
+        }
+        break;
+      }
+    }
+    total += w * li;
+  }
+  return total / wsum * per_elem;
+}
+
+template <class S>
+void output_transform(Output o, MatrixRef<S> Z) {
+  switch (o) {
+    case Output::Identity:
+      break;
+    case Output::Softmax:
+      for (Index i = 0; i < Z.rows(); ++i) {
+        auto z = Z.row(i).array();
+        z = (z - z.maxCoeff()).exp();
+        z /= z.sum();
+      }
+      break;
+    case Output::Sigmoid:
+      for (Index i = 0; i < Z.rows(); ++i) {
+        auto z = Z.row(i).array();
+        z = (z >= S(0)).select(S(1), (-z.abs()).exp()) / (S(1) + (-z.abs()).exp());
+      }
+      break;
+  }
+}
+
+#define MLPCORE_INSTANTIATE(S)                                                                       \
+  template void validate_targets<S>(Loss, Index, Index, const TargetView<S>&, const S*);             \
+  template double loss_and_grad<S>(Loss, const MatrixCRef<S>&, const TargetView<S>&, const S*, S*); \
+  template void output_transform<S>(Output, MatrixRef<S>);
+MLPCORE_INSTANTIATE(float)
+MLPCORE_INSTANTIATE(double)
+#undef MLPCORE_INSTANTIATE
+
+}  // namespace mlpcore

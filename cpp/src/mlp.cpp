@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+// Forward and backward passes over the flat parameter buffer.
+//   forward:  Z_l = A_{l−1}·W_lᵀ + b_l,  A_l = f_l(Z_l)            (A_{−1} = X)
+//   backward: dL_dZ_l = dL_dA_l ⊙ f_l'(A_l)
+//             dL_dW_l = dL_dZ_lᵀ·A_{l−1},  dL_db_l = Σ_rows dL_dZ_l,  dL_dA_{l−1} = dL_dZ_l·W_l
+#include "mlpcore/mlp.hpp"
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+namespace mlpcore {
+
+ParamLayout::ParamLayout(const MlpSpec& spec) {
+  if (spec.sizes.size() < 2) return;
+  Index offset = 0;
+  for (Index l = 0; l < spec.n_layers(); ++l) {
+    rows.push_back(spec.dense_out(l));
+    cols.push_back(spec.sizes[l]);
+    weight_offset.push_back(offset);
+    offset += rows.back() * cols.back();
+    bias_offset.push_back(offset);
+    offset += rows.back();
+  }
+  n_params = offset;
+}
+
+template <class S>
+void Workspace<S>::reserve(const MlpSpec& spec, Index n) {
+  // The buffers' shape depends on the sizes, the activations (maxout) and k. Compare without
+  // building a temporary, so a warm call allocates nothing.
+  const std::size_t count = spec.sizes.size() + 1 + spec.activations.size();
+  bool same = m_widths.size() == count;
+  for (std::size_t i = 0; same && i < spec.sizes.size(); ++i) same = m_widths[i] == spec.sizes[i];
+  same = same && m_widths[spec.sizes.size()] == spec.maxout_pieces;
+  for (std::size_t i = 0; same && i < spec.activations.size(); ++i)
+    same = m_widths[spec.sizes.size() + 1 + i] == static_cast<Index>(spec.activations[i]);
+  if (same && n <= m_capacity) return;
+  std::vector<Index> widths(spec.sizes.begin(), spec.sizes.end());
+  widths.push_back(spec.maxout_pieces);
+  for (auto a : spec.activations) widths.push_back(static_cast<Index>(a));
+  const Index cap = std::max(n, same ? m_capacity : Index(0));
+  const Index L = spec.n_layers();
+  input.resize(cap * spec.n_inputs());
+  act.resize(L);
+  pre.resize(L);
+  winner.resize(L);
+  delta.resize(L);
+  Index widest = 0;
+  for (Index l = 0; l < L; ++l) {
+    const Index units = spec.sizes[l + 1];
+    const bool maxout = spec.activation(l) == Activation::Maxout;
+    act[l].resize(cap * units);
+    pre[l].resize(maxout ? cap * spec.dense_out(l) : 0);
+    winner[l].resize(maxout ? static_cast<std::size_t>(cap * units) : 0);
+    delta[l].resize(cap * spec.dense_out(l));
+    widest = std::max(widest, units);
+  }
+  scratch.resize(cap * widest);
+  batch_x.resize(cap * spec.n_inputs());
+  batch_t.resize(cap * spec.n_outputs());
+  batch_w.resize(cap);
+  batch_y.resize(static_cast<std::size_t>(cap));
+  m_capacity = cap;
+  m_widths = std::move(widths);
+}
+
+void ModelMeta::validate(const MlpSpec& spec) const {
+  const std::size_t in = static_cast<std::size_t>(spec.n_inputs());
+  if (input_mean.size() != input_scale.size())
+    throw std::invalid_argument("input_mean has " + std::to_string(input_mean.size()) +
+                                " values but input_scale has " + std::to_string(input_scale.size()));
+  if (!input_mean.empty() && input_mean.size() != in)
+    throw std::invalid_argument("input scaling has " + std::to_string(input_mean.size()) +
+                                " values, model has " + std::to_string(in) + " inputs");
+  for (std::size_t i = 0; i < input_mean.size(); ++i) {
+    if (!std::isfinite(input_mean[i]))
+      throw std::invalid_argument("input_mean[" + std::to_string(i) + "] is not finite");
+    if (!(std::isfinite(input_scale[i]) && input_scale[i] > 0))
+      throw std::invalid_argument("input_scale[" + std::to_string(i) + "] must be finite and > 0");
+  }
+  if (!classes.empty()) {
+    const std::size_t out = static_cast<std::size_t>(spec.n_outputs());
+    const bool binary = spec.output == Output::Sigmoid && out == 1 && classes.size() == 2;
+    if (classes.size() != out && !binary)
+      throw std::invalid_argument("model has " + std::to_string(out) + " outputs but " +
+                                  std::to_string(classes.size()) + " class labels");
+    if (classes_kind != "int" && classes_kind != "str")
+      throw std::invalid_argument("classes_kind must be 'int' or 'str', got '" + classes_kind + "'");
+  }
+}
+
+template <class S>
+BasicMlp<S>::BasicMlp(const MlpSpec& spec) : m_spec(spec) {
+  m_spec.validate();
+  m_layout = ParamLayout(m_spec);
+  m_params = Vector<S>::Zero(m_layout.n_params);
+  m_grads = Vector<S>::Zero(m_layout.n_params);
+}
+
+template <class S>
+BasicMlp<S>::BasicMlp(const MlpSpec& spec, Init init, std::uint64_t seed, double scale) : BasicMlp(spec) {
+  initialize(init, seed, scale);
+}
+
+template <class S>
+MatrixMap<S> BasicMlp<S>::weight(Index l) {
+  return MatrixMap<S>(m_params.data() + m_layout.weight_offset[l], m_layout.rows[l], m_layout.cols[l]);
+}
+template <class S>
+MatrixCMap<S> BasicMlp<S>::weight(Index l) const {
+  return MatrixCMap<S>(m_params.data() + m_layout.weight_offset[l], m_layout.rows[l], m_layout.cols[l]);
+}
+template <class S>
+VectorMap<S> BasicMlp<S>::bias(Index l) {
+  return VectorMap<S>(m_params.data() + m_layout.bias_offset[l], m_layout.rows[l]);
+}
+template <class S>
+VectorCMap<S> BasicMlp<S>::bias(Index l) const {
+  return VectorCMap<S>(m_params.data() + m_layout.bias_offset[l], m_layout.rows[l]);
+}
+
+template <class S>
+void BasicMlp<S>::set_input_scaling(const std::vector<double>& mean, const std::vector<double>& scale) {
+  ModelMeta probe = m_meta;
+  probe.input_mean = mean;
+  probe.input_scale = scale;
+  probe.validate(m_spec);
+  m_meta = std::move(probe);
+  m_mean.resize(static_cast<Index>(mean.size()));
+  m_inv_scale.resize(static_cast<Index>(scale.size()));
+  for (std::size_t i = 0; i < mean.size(); ++i) {
+    m_mean[static_cast<Index>(i)] = static_cast<S>(mean[i]);
+    m_inv_scale[static_cast<Index>(i)] = static_cast<S>(1.0 / scale[i]);
+  }
+}
+
+template <class S>
+void BasicMlp<S>::check_input(const MatrixCRef<S>& X, const char* what) const {
+  if (X.rows() == 0) throw std::invalid_argument(std::string(what) + " is empty (0 rows)");
+  if (X.cols() != m_spec.n_inputs()) {
+    std::ostringstream m;
+    m << what << " has " << X.cols() << " columns, model expects " << m_spec.n_inputs();
+    throw std::invalid_argument(m.str());
+  }
+  if (!X.allFinite()) {
+    for (Index r = 0; r < X.rows(); ++r)
+      if (!X.row(r).allFinite())
+        throw std::invalid_argument(std::string(what) + " contains NaN or infinity at row " + std::to_string(r));
+  }
+}
+
+template <class S>
+const S* BasicMlp<S>::scaled_input(const S* X, Index n, Workspace<S>& ws) const {
+  if (!scales_input()) return X;
+  const Index in = m_spec.n_inputs();
+  MatrixCMap<S> x(X, n, in);
+  MatrixMap<S> xs(ws.input.data(), n, in);
+  xs = (x.rowwise() - m_mean.transpose()).array().rowwise() * m_inv_scale.transpose().array();
+  return ws.input.data();
+}
+
+template <class S>
+void BasicMlp<S>::forward_rows(const S* X, Index n, Workspace<S>& ws) const {
+  const ActivationParams ap{m_spec.leaky_relu_slope, m_spec.elu_alpha};
+  const S* in_data = scaled_input(X, n, ws);
+  for (Index l = 0; l < m_spec.n_layers(); ++l) {
+    MatrixCMap<S> A_prev(in_data, n, m_layout.cols[l]);
+    const Index units = m_spec.sizes[l + 1];
+    const Activation a = m_spec.activation(l);
+    if (a == Activation::Maxout) {
+      MatrixMap<S> P(ws.pre[l].data(), n, m_layout.rows[l]);
+      P.noalias() = A_prev * weight(l).transpose();
+      P.rowwise() += bias(l).transpose();
+      maxout_forward<S>(P, m_spec.maxout_pieces, MatrixMap<S>(ws.act[l].data(), n, units), ws.winner[l].data());
+    } else {
+      MatrixMap<S> Z(ws.act[l].data(), n, units);
+      Z.noalias() = A_prev * weight(l).transpose();
+      Z.rowwise() += bias(l).transpose();
+      activation_forward<S>(a, ap, Z);
+    }
+    in_data = ws.act[l].data();
+  }
+}
+
+template <class S>
+void BasicMlp<S>::backward_rows(const S* X, Index n, Workspace<S>& ws) {
+  // Expects ws.delta[L−1] = dL_dZ of the output layer and the activations of forward_rows.
+  const ActivationParams ap{m_spec.leaky_relu_slope, m_spec.elu_alpha};
+  const S* input = scales_input() ? ws.input.data() : X;
+  for (Index l = m_spec.n_layers() - 1; l >= 0; --l) {
+    const Index rows = m_layout.rows[l], cols = m_layout.cols[l];
+    MatrixCMap<S> dL_dZ(ws.delta[l].data(), n, rows);
+    MatrixCMap<S> A_prev(l == 0 ? input : ws.act[l - 1].data(), n, cols);
+    MatrixMap<S> dL_dW(m_grads.data() + m_layout.weight_offset[l], rows, cols);
+    VectorMap<S> dL_db(m_grads.data() + m_layout.bias_offset[l], rows);
+    dL_dW.noalias() = dL_dZ.transpose() * A_prev;
+    dL_db.noalias() = dL_dZ.colwise().sum().transpose();
+    if (l == 0) break;  // no gradient with respect to the input
+    const Activation a = m_spec.activation(l - 1);
+    MatrixCMap<S> Y(ws.act[l - 1].data(), n, cols);
+    if (a == Activation::Maxout) {
+      MatrixMap<S> dL_dA(ws.scratch.data(), n, cols);
+      dL_dA.noalias() = dL_dZ * weight(l);
+      maxout_backward<S>(dL_dA, m_spec.maxout_pieces, ws.winner[l - 1].data(),
+                         MatrixMap<S>(ws.delta[l - 1].data(), n, m_layout.rows[l - 1]));
+    } else {
+      MatrixMap<S> dL_dA(ws.delta[l - 1].data(), n, cols);
+      dL_dA.noalias() = dL_dZ * weight(l);
+      activation_backward<S>(a, ap, Y, dL_dA);  // now dL_dZ_{l−1}
+    }
+  }
+}
+
+template <class S>
+MatrixMap<S> BasicMlp<S>::forward(const MatrixCRef<S>& X, Workspace<S>& ws) const {
+  check_input(X, "X");
+  ws.reserve(m_spec, X.rows());
+  const Index n = X.rows();
+  // The Ref has unit inner stride; rows may still be padded (outer stride), so pack if needed.
+  if (X.outerStride() != X.cols()) {
+    MatrixMap<S>(ws.batch_x.data(), n, X.cols()) = X;
+    forward_rows(ws.batch_x.data(), n, ws);
+  } else {
+    forward_rows(X.data(), n, ws);
+  }
+  return MatrixMap<S>(ws.act.back().data(), n, m_spec.n_outputs());
+}
+
+template <class S>
+void BasicMlp<S>::predict(const MatrixCRef<S>& X, Workspace<S>& ws, MatrixRef<S> out, bool probabilities) const {
+  if (out.rows() != X.rows() || out.cols() != m_spec.n_outputs()) {
+    std::ostringstream m;
+    m << "out is " << out.rows() << "x" << out.cols() << ", expected " << X.rows() << "x" << m_spec.n_outputs();
+    throw std::invalid_argument(m.str());
+  }
+  out = forward(X, ws);
+  if (probabilities) output_transform<S>(m_spec.output, out);
+}
+
+template <class S>
+double BasicMlp<S>::step_unchecked(const S* X, Index n, const TargetView<S>& t, const S* weights, Loss loss,
+                                   Optimizer<S>& opt, Workspace<S>& ws, bool update) {
+  forward_rows(X, n, ws);
+  const Index L = m_spec.n_layers();
+  MatrixCMap<S> Z(ws.act[L - 1].data(), n, m_spec.n_outputs());
+  const double value = mlpcore::loss_and_grad<S>(loss, Z, t, weights, ws.delta[L - 1].data());
+  if (!std::isfinite(value)) return value;  // caller decides; parameters untouched
+  backward_rows(X, n, ws);
+  if (update) opt.step(VectorMap<S>(m_params.data(), m_params.size()), VectorCMap<S>(m_grads.data(), m_grads.size()));
+  return value;
+}
+
+template <class S>
+double BasicMlp<S>::loss_and_grad(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights, Loss loss,
+                                  Workspace<S>& ws) {
+  check_input(X, "X");
+  validate_targets<S>(loss, X.rows(), m_spec.n_outputs(), t, weights);
+  const Index n = X.rows();
+  ws.reserve(m_spec, n);
+  const S* data = X.data();
+  if (X.outerStride() != X.cols()) {
+    MatrixMap<S>(ws.batch_x.data(), n, X.cols()) = X;
+    data = ws.batch_x.data();
+  }
+  forward_rows(data, n, ws);
+  const Index L = m_spec.n_layers();
+  MatrixCMap<S> Z(ws.act[L - 1].data(), n, m_spec.n_outputs());
+  const double value = mlpcore::loss_and_grad<S>(loss, Z, t, weights, ws.delta[L - 1].data());
+  backward_rows(data, n, ws);
+  return value;
+}
+
+template <class S>
+double BasicMlp<S>::loss(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights, Loss loss,
+                         Workspace<S>& ws) const {
+  validate_targets<S>(loss, X.rows(), m_spec.n_outputs(), t, weights);
+  MatrixMap<S> Z = forward(X, ws);
+  return mlpcore::loss_and_grad<S>(loss, Z, t, weights, nullptr);
+}
+
+template <class S>
+double BasicMlp<S>::train_step(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights, Loss loss,
+                               Optimizer<S>& opt, Workspace<S>& ws) {
+  check_input(X, "X");
+  validate_targets<S>(loss, X.rows(), m_spec.n_outputs(), t, weights);
+  const Index n = X.rows();
+  ws.reserve(m_spec, n);
+  const S* data = X.data();
+  if (X.outerStride() != X.cols()) {
+    MatrixMap<S>(ws.batch_x.data(), n, X.cols()) = X;
+    data = ws.batch_x.data();
+  }
+  const double value = step_unchecked(data, n, t, weights, loss, opt, ws, true);
+  if (!std::isfinite(value))
+    throw std::domain_error("the loss is not finite (" + std::to_string(value) +
+                            "); parameters were left unchanged");
+  return value;
+}
+
+template class BasicMlp<float>;
+template class BasicMlp<double>;
+template class Workspace<float>;
+template class Workspace<double>;
+
+}  // namespace mlpcore

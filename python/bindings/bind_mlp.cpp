@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+// Mlp32 / Mlp64: construction, zero-copy parameter views, forward, train_step, train_epoch.
+#include <Python.h>
+
+#include <memory>
+
+#include "common.hpp"
+
+namespace mlpcore::py_bind {
+namespace {
+
+template <class S>
+using XRef = Eigen::Ref<const RowMatrix<S>>;
+
+template <class S>
+py::array_t<S> run_forward(PyMlp<S>& self, const XRef<S>& X, bool probabilities) {
+  py::array_t<S> out({X.rows(), self.net.spec().n_outputs()});
+  MatrixMap<S> o(out.mutable_data(), X.rows(), self.net.spec().n_outputs());
+  // X stays valid: the caller holds the array, and we hold no Python object while released.
+  py::gil_scoped_release release;
+  std::unique_lock<std::mutex> lock(self.ws_mutex, std::try_to_lock);
+  if (lock.owns_lock()) {
+    self.net.predict(X, self.ws, o, probabilities);
+  } else {
+    Workspace<S> local;
+    self.net.predict(X, local, o, probabilities);
+  }
+  return out;
+}
+
+template <class S>
+void bind_one(py::module_& m, const char* name) {
+  using Self = PyMlp<S>;
+  py::class_<Self>(m, name)
+      .def(py::init([](std::vector<Index> sizes, std::vector<std::string> acts, double slope, double alpha, int k,
+                       const std::string& output, const std::string& init, std::uint64_t seed, double scale) {
+             MlpSpec spec;
+             spec.sizes = std::move(sizes);
+             for (const auto& a : acts) spec.activations.push_back(activation_from_string(a));
+             spec.leaky_relu_slope = slope;
+             spec.elu_alpha = alpha;
+             spec.maxout_pieces = k;
+             spec.output = output_from_string(output);
+             return new Self(BasicMlp<S>(spec, init_from_string(init), seed, scale));
+           }),
+           py::arg("sizes"), py::arg("activations"), py::arg("leaky_relu_slope"), py::arg("elu_alpha"),
+           py::arg("maxout_pieces"), py::arg("output"), py::arg("init"), py::arg("seed"), py::arg("init_scale"))
+      .def_property_readonly("dtype", [](const Self&) { return dtype_name<S>(); })
+      .def_property_readonly("sizes", [](const Self& s) { return s.net.spec().sizes; })
+      .def_property_readonly("activations", [](const Self& s) {
+        std::vector<std::string> out;
+        for (auto a : s.net.spec().activations) out.emplace_back(to_string(a));
+        return out;
+      })
+      .def_property_readonly("leaky_relu_slope", [](const Self& s) { return s.net.spec().leaky_relu_slope; })
+      .def_property_readonly("elu_alpha", [](const Self& s) { return s.net.spec().elu_alpha; })
+      .def_property_readonly("maxout_pieces", [](const Self& s) { return s.net.spec().maxout_pieces; })
+      .def_property_readonly("output", [](const Self& s) { return to_string(s.net.spec().output); })
+      .def_property_readonly("n_params", [](const Self& s) { return s.net.n_params(); })
+      .def("layer_slices", [](const Self& s) {
+        // [(weight_offset, rows, cols, bias_offset)] per layer
+        const auto& L = s.net.layout();
+        std::vector<std::tuple<Index, Index, Index, Index>> out;
+        for (std::size_t l = 0; l < L.rows.size(); ++l)
+          out.emplace_back(L.weight_offset[l], L.rows[l], L.cols[l], L.bias_offset[l]);
+        return out;
+      })
+      // Live views of the flat buffers; the array keeps the model alive.
+      .def_property_readonly("params", [](py::object self) {
+        auto& s = self.cast<Self&>();
+        return py::array_t<S>({s.net.n_params()}, {sizeof(S)}, s.net.params().data(), self);
+      })
+      .def_property_readonly("grads", [](py::object self) {
+        auto& s = self.cast<Self&>();
+        return py::array_t<S>({s.net.n_params()}, {sizeof(S)}, s.net.grads().data(), self);
+      })
+      .def("initialize", [](Self& s, const std::string& init, std::uint64_t seed, double scale) {
+        s.net.initialize(init_from_string(init), seed, scale);
+      }, py::arg("init"), py::arg("seed"), py::arg("init_scale"))
+      .def("forward", [](Self& s, const XRef<S>& X) { return run_forward<S>(s, X, false); }, py::arg("X").noconvert())
+      .def("predict_proba", [](Self& s, const XRef<S>& X) { return run_forward<S>(s, X, true); }, py::arg("X").noconvert())
+      .def("loss", [](Self& s, const XRef<S>& X, const py::array& y, const py::object& w, const std::string& loss) {
+        const TargetView<S> t = target_view<S>(y);
+        const S* wp = weight_ptr<S>(w, t.rows);
+        Workspace<S> ws;
+        return s.net.loss(X, t, wp, loss_from_string(loss), ws);
+      }, py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"))
+      .def("loss_and_grad", [](Self& s, const XRef<S>& X, const py::array& y, const py::object& w, const std::string& loss) {
+        const TargetView<S> t = target_view<S>(y);
+        const S* wp = weight_ptr<S>(w, t.rows);
+        return s.net.loss_and_grad(X, t, wp, loss_from_string(loss), s.ws);
+      }, py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"))
+      .def("train_step", [](Self& s, const XRef<S>& X, const py::array& y, const py::object& w, Loss loss, Optimizer<S>& opt) {
+        const TargetView<S> t = target_view<S>(y);
+        const S* wp = weight_ptr<S>(w, t.rows);
+        return s.net.train_step(X, t, wp, loss, opt, s.ws);
+      }, py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"), py::arg("optimizer"))
+      .def("train_epoch", [](Self& s, const XRef<S>& X, const py::array& y, const py::object& w, Loss loss,
+                             Optimizer<S>& opt, Index batch_size, bool shuffle, std::uint64_t seed, std::uint64_t epoch,
+                             const py::object& should_stop) {
+        const TargetView<S> t = target_view<S>(y);
+        const S* wp = weight_ptr<S>(w, t.rows);
+        EpochOptions o;
+        o.batch_size = batch_size;
+        o.shuffle = shuffle;
+        o.seed = seed;
+        o.epoch = epoch;
+        std::vector<Index> order;
+        std::unique_ptr<py::error_already_set> pending;  // created only with the GIL held
+        // Called between batches, every few ms, with the GIL released: take it briefly, let
+        // Python run signal handlers (Ctrl-C), then ask the optional callable.
+        auto stop = [&]() -> bool {
+          py::gil_scoped_acquire gil;
+          if (PyErr_CheckSignals() != 0) {
+            pending = std::make_unique<py::error_already_set>();
+            return true;
+          }
+          if (should_stop.is_none()) return false;
+          try {
+            return should_stop().cast<bool>();
+          } catch (py::error_already_set& e) {
+            pending = std::make_unique<py::error_already_set>(std::move(e));
+            return true;
+          }
+        };
+        EpochResult r;
+        {
+          py::gil_scoped_release release;
+          r = train_epoch<S>(s.net, opt, X, t, wp, loss, o, s.ws, order, stop);
+        }
+        if (pending) throw *pending;
+        return r;
+      }, py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"), py::arg("optimizer"),
+         py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"), py::arg("epoch"), py::arg("should_stop") = py::none())
+      .def("set_input_scaling", [](Self& s, std::vector<double> mean, std::vector<double> scale) {
+        s.net.set_input_scaling(mean, scale);
+      })
+      .def_property_readonly("input_mean", [](const Self& s) { return s.net.meta().input_mean; })
+      .def_property_readonly("input_scale", [](const Self& s) { return s.net.meta().input_scale; })
+      .def("set_classes", [](Self& s, std::vector<std::string> classes, const std::string& kind) {
+        ModelMeta probe = s.net.meta();
+        probe.classes = std::move(classes);
+        probe.classes_kind = probe.classes.empty() ? "" : kind;
+        probe.validate(s.net.spec());
+        s.net.meta() = std::move(probe);
+      })
+      .def_property_readonly("classes", [](const Self& s) { return s.net.meta().classes; })
+      .def_property_readonly("classes_kind", [](const Self& s) { return s.net.meta().classes_kind; })
+      .def_property("metadata", [](const Self& s) { return s.net.meta().extra; },
+                    [](Self& s, std::map<std::string, std::string> extra) { s.net.meta().extra = std::move(extra); })
+      .def("save", [](const Self& s, const std::string& path) {
+        py::gil_scoped_release release;
+        save(s.net, path);
+      })
+      .def("serialize", [](const Self& s) { return py::bytes(serialize(s.net)); })
+      .def("copy", [](const Self& s) { return new Self(BasicMlp<S>(s.net)); });
+}
+
+}  // namespace
+
+void bind_mlp(py::module_& m) {
+  py::enum_<Loss>(m, "Loss")
+      .value("cross_entropy", Loss::CrossEntropy)
+      .value("binary_cross_entropy", Loss::BinaryCrossEntropy)
+      .value("mse", Loss::Mse);
+  m.def("loss_from_string", &loss_from_string);
+  py::class_<EpochResult>(m, "EpochResult")
+      .def_readonly("loss", &EpochResult::loss)
+      .def_readonly("batches", &EpochResult::batches)
+      .def_readonly("samples", &EpochResult::samples)
+      .def_readonly("stopped", &EpochResult::stopped)
+      .def_readonly("non_finite", &EpochResult::non_finite)
+      .def_readonly("bad_batch", &EpochResult::bad_batch);
+  bind_one<float>(m, "Mlp32");
+  bind_one<double>(m, "Mlp64");
+}
+
+}  // namespace mlpcore::py_bind

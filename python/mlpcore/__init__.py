@@ -1,0 +1,48 @@
+"""mlpcore: fast multi-layer perceptrons on a C++/Eigen engine.
+
+The engine (forward, backpropagation, losses, SGD/Adam and the training loop) runs in C++;
+this package is the thin layer over it. Importing it does no work beyond loading the engine.
+"""
+from ._core import build_info as _build_info, get_num_threads, set_num_threads as _set_num_threads
+from .model import MLP, load
+from .optim import SGD, Adam, AdamW
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MLP",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "build_info",
+    "get_num_threads",
+    "load",
+    "set_num_threads",
+    "__version__",
+]
+
+
+def build_info() -> dict:
+    """How the engine was built and how it runs now.
+
+    Returns
+    -------
+    dict
+        ``version``, ``eigen_version``, ``compiler``, ``isa`` (the SIMD instruction sets Eigen
+        vectorises with), ``native`` (built for this host's instruction set), ``openmp`` and
+        ``num_threads`` (threads used by matrix products).
+    """
+    return dict(_build_info())
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of threads matrix products use (default: the available cores).
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a positive integer.
+    """
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise ValueError(f"number of threads must be a positive int, got {n!r}")
+    _set_num_threads(n)

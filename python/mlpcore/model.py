@@ -1,0 +1,417 @@
+"""The multi-layer perceptron: a Python face over the engine's model (mlpcore._core)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import _core
+from ._checks import as_matrix, as_targets, as_weights, check_number, resolve_dtype
+
+__all__ = ["MLP", "load"]
+
+ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout")
+INITS = ("xavier", "normalized_xavier", "xavier_normal", "he", "he_uniform", "random")
+OUTPUTS = ("softmax", "sigmoid", "identity")
+LOSSES = {"cross_entropy": _core.Loss.cross_entropy,
+          "binary_cross_entropy": _core.Loss.binary_cross_entropy,
+          "mse": _core.Loss.mse}
+LOSS_FOR_OUTPUT = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy", "identity": "mse"}
+_ENGINES = {"float32": _core.Mlp32, "float64": _core.Mlp64}
+
+
+def _choice(value, allowed, name):
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; expected one of: {', '.join(map(repr, allowed))}")
+    return value
+
+
+class MLP:
+    """A multi-layer perceptron whose numeric work runs in mlpcore's C++ engine.
+
+    Layer ``l`` computes ``Z = A @ W.T + b`` (``W`` shaped ``(out, in)`` like ``torch.nn.Linear``)
+    followed by the layer's activation; the last layer returns logits.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths ``[n_inputs, hidden..., n_outputs]``; at least two entries.
+    activation : str or sequence of str, default "relu"
+        Activation of the hidden layers, one name for all or one per hidden layer: ``identity``,
+        ``sigmoid``, ``tanh``, ``relu``, ``leaky_relu`` (``max(slope*x, x)``), ``elu``, ``maxout``.
+    init : str, default "he"
+        Weight initializer: ``xavier`` U(±1/√fan_in), ``normalized_xavier`` U(±√(6/(fan_in+fan_out))),
+        ``xavier_normal`` N(0, 2/(fan_in+fan_out)), ``he`` N(0, 2/fan_in), ``he_uniform``
+        U(±√(6/fan_in)), ``random`` N(0, init_scale²). Biases start at zero.
+    seed : int, default 0
+        Seed of mlpcore's own generator: the same seed gives the same weights on every platform.
+    dtype : {"float32", "float64"}, default "float32"
+    output : {"softmax", "sigmoid", "identity"}, default "softmax"
+        What the logits mean: class probabilities by softmax (loss ``cross_entropy``), independent
+        probabilities by sigmoid (``binary_cross_entropy``), or values (regression, ``mse``).
+    leaky_relu_slope : float in (0, 1), default 0.1
+    elu_alpha : float > 0, default 1.0
+    maxout_pieces : int in [2, 64], default 2
+        A maxout unit outputs the largest of its k linear pieces, max(w1ᵀx+b1, ..., wkᵀx+bk).
+    init_scale : float > 0, default 0.01
+        Standard deviation for ``init="random"``.
+
+    Raises
+    ------
+    ValueError
+        For an invalid size, name or parameter, naming it.
+
+    Examples
+    --------
+    >>> import numpy as np, mlpcore
+    >>> net = mlpcore.MLP([2, 16, 3], activation="tanh", seed=1)
+    >>> net.forward(np.zeros((5, 2), dtype=np.float32)).shape
+    (5, 3)
+    """
+
+    def __init__(self, sizes, activation="relu", *, init="he", seed=0, dtype="float32", output="softmax",
+                 leaky_relu_slope=0.1, elu_alpha=1.0, maxout_pieces=2, init_scale=0.01):
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            raise ValueError(f"sizes must be a sequence of layer widths, got {sizes!r}") from None
+        if len(sizes) < 2:
+            raise ValueError(f"sizes must list at least the input and output widths, got {sizes!r}")
+        for i, s in enumerate(sizes):
+            check_number(s, f"sizes[{i}]", low=1, integer=True)
+        n_hidden = len(sizes) - 2
+        if isinstance(activation, str):
+            acts = [activation] * n_hidden
+        else:
+            acts = list(activation)
+            if len(acts) != n_hidden:
+                raise ValueError(f"activation lists {len(acts)} names but the network has {n_hidden} hidden layers")
+        for a in acts:
+            _choice(a, ACTIVATIONS, "activation")
+        if isinstance(activation, str):
+            _choice(activation, ACTIVATIONS, "activation")
+        _choice(init, INITS, "init")
+        _choice(output, OUTPUTS, "output")
+        dt = resolve_dtype(dtype)
+        seed = check_number(seed, "seed", low=0, high=2**64 - 1, integer=True)
+        check_number(leaky_relu_slope, "leaky_relu_slope", low=0, high=1, low_open=True, high_open=True)
+        check_number(elu_alpha, "elu_alpha", low=0, low_open=True)
+        check_number(maxout_pieces, "maxout_pieces", low=2, high=64, integer=True)
+        check_number(init_scale, "init_scale", low=0, low_open=True)
+        self._net = _ENGINES[dt.name]([int(s) for s in sizes], acts, float(leaky_relu_slope), float(elu_alpha),
+                                      int(maxout_pieces), output, init, int(seed), float(init_scale))
+        self._dtype = dt
+
+    @classmethod
+    def _wrap(cls, engine) -> "MLP":
+        self = cls.__new__(cls)
+        self._net = engine
+        self._dtype = np.dtype(engine.dtype)
+        return self
+
+    # -- description -----------------------------------------------------------------------------
+    @property
+    def sizes(self) -> list:
+        """Layer widths ``[n_inputs, hidden..., n_outputs]``."""
+        return list(self._net.sizes)
+
+    @property
+    def activations(self) -> list:
+        """Activation name of each hidden layer."""
+        return list(self._net.activations)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def output(self) -> str:
+        return self._net.output
+
+    @property
+    def loss_name(self) -> str:
+        """The loss matching ``output`` (used when ``loss`` is not given)."""
+        return LOSS_FOR_OUTPUT[self._net.output]
+
+    @property
+    def leaky_relu_slope(self) -> float:
+        return self._net.leaky_relu_slope
+
+    @property
+    def elu_alpha(self) -> float:
+        return self._net.elu_alpha
+
+    @property
+    def maxout_pieces(self) -> int:
+        return self._net.maxout_pieces
+
+    @property
+    def n_inputs(self) -> int:
+        return self._net.sizes[0]
+
+    @property
+    def n_outputs(self) -> int:
+        return self._net.sizes[-1]
+
+    @property
+    def n_params(self) -> int:
+        return self._net.n_params
+
+    def __repr__(self) -> str:
+        acts = self.activations
+        act = acts[0] if acts and all(a == acts[0] for a in acts) else acts
+        return (f"MLP({self.sizes}, activation={act!r}, output={self.output!r}, dtype='{self._dtype.name}', "
+                f"n_params={self.n_params})")
+
+    # -- parameters --------------------------------------------------------------------------------
+    @property
+    def parameters(self) -> np.ndarray:
+        """All weights and biases as one live, writable view of the engine's flat buffer
+        (shape ``(n_params,)``; layer after layer, ``W`` row-major then ``b``). Writing to it
+        changes the model; copy it to keep a snapshot."""
+        return self._net.params
+
+    @property
+    def gradients(self) -> np.ndarray:
+        """Gradient of the last :meth:`loss_and_grad` or :meth:`train_step`, a live view laid out
+        like :attr:`parameters`."""
+        return self._net.grads
+
+    def _slices(self):
+        p = self._net.params
+        for w_off, rows, cols, b_off in self._net.layer_slices():
+            yield p[w_off:w_off + rows * cols].reshape(rows, cols), p[b_off:b_off + rows]
+
+    def get_weights(self) -> list:
+        """Copies of each layer's ``(W, b)``: ``W`` shaped ``(out, in)`` (``(out*k, in)`` for a
+        maxout layer, each unit's k pieces in adjacent rows), ``b`` shaped ``(out,)``."""
+        return [(w.copy(), b.copy()) for w, b in self._slices()]
+
+    def set_weights(self, weights) -> None:
+        """Replace all parameters from a list of ``(W, b)`` pairs shaped as :meth:`get_weights`.
+
+        Raises
+        ------
+        ValueError
+            If the number of layers, a shape, or a value (NaN/inf) does not fit.
+        """
+        weights = list(weights)
+        slices = list(self._slices())
+        if len(weights) != len(slices):
+            raise ValueError(f"weights has {len(weights)} layers, model has {len(slices)}")
+        staged = []
+        for l, ((w_new, b_new), (w, b)) in enumerate(zip(weights, slices)):
+            w_new = np.asarray(w_new, dtype=self._dtype)
+            b_new = np.asarray(b_new, dtype=self._dtype)
+            if w_new.shape != w.shape:
+                raise ValueError(f"layer {l} weight has shape {w_new.shape}, expected {w.shape}")
+            if b_new.shape != b.shape:
+                raise ValueError(f"layer {l} bias has shape {b_new.shape}, expected {b.shape}")
+            if not (np.isfinite(w_new).all() and np.isfinite(b_new).all()):
+                raise ValueError(f"layer {l} weights contain NaN or infinity")
+            staged.append((w_new, b_new))
+        for (w_new, b_new), (w, b) in zip(staged, slices):
+            w[...] = w_new
+            b[...] = b_new
+
+    def initialize(self, init="he", seed=0, init_scale=0.01) -> None:
+        """Draw fresh weights (biases zero) with an initializer; see the class parameters."""
+        _choice(init, INITS, "init")
+        self._net.initialize(init, check_number(seed, "seed", low=0, integer=True),
+                             check_number(init_scale, "init_scale", low=0, low_open=True))
+
+    # -- input scaling and classes -------------------------------------------------------------
+    def set_input_scaling(self, mean, scale) -> None:
+        """Store a standardisation ``x' = (x - mean) / scale`` (each of shape ``(n_inputs,)``) that
+        the model applies to every input, in training and prediction; ``None`` clears it."""
+        if mean is None and scale is None:
+            self._net.set_input_scaling([], [])
+            return
+        mean = np.asarray(mean, dtype=np.float64).ravel()
+        scale = np.asarray(scale, dtype=np.float64).ravel()
+        self._net.set_input_scaling(mean.tolist(), scale.tolist())
+
+    @property
+    def input_scaling(self):
+        """``(mean, scale)`` arrays of the stored standardisation, or ``None``."""
+        mean = self._net.input_mean
+        return None if not mean else (np.array(mean), np.array(self._net.input_scale))
+
+    @property
+    def classes(self):
+        """Class labels stored with the model (an array of ints or strings), or ``None``."""
+        labels = self._net.classes
+        if not labels:
+            return None
+        if self._net.classes_kind == "int":
+            return np.array([int(c) for c in labels])
+        return np.array(labels)
+
+    @classes.setter
+    def classes(self, labels) -> None:
+        if labels is None:
+            self._net.set_classes([], "")
+            return
+        arr = np.asarray(labels)
+        if arr.ndim != 1 or len(np.unique(arr)) != len(arr):
+            raise ValueError("classes must be a 1-D sequence of distinct labels")
+        kind = "int" if arr.dtype.kind in "iub" else "str"
+        self._net.set_classes([str(int(c)) if kind == "int" else str(c) for c in arr.tolist()], kind)
+
+    @property
+    def metadata(self) -> dict:
+        """Free-form string metadata saved with the model."""
+        return dict(self._net.metadata)
+
+    @metadata.setter
+    def metadata(self, value: dict) -> None:
+        self._net.metadata = {str(k): str(v) for k, v in dict(value).items()}
+
+    # -- inference ---------------------------------------------------------------------------------
+    def _input(self, X) -> np.ndarray:
+        return as_matrix(X, self._dtype, "X", self.n_inputs)
+
+    def forward(self, X) -> np.ndarray:
+        """Logits for a batch.
+
+        Parameters
+        ----------
+        X : array-like, shape (n, n_inputs)
+            Converted to a C-contiguous array of the model's dtype when it is not one already
+            (ints and float64 are converted for a float32 model; strings and objects are refused).
+
+        Returns
+        -------
+        ndarray, shape (n, n_outputs), the model's dtype
+
+        Raises
+        ------
+        ValueError
+            Wrong number of columns, no rows, or NaN/inf in X.
+        """
+        return self._net.forward(self._input(X))
+
+    __call__ = forward
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probabilities, shape ``(n, n_outputs)``: softmax rows, or independent sigmoids."""
+        if self.output == "identity":
+            raise ValueError("predict_proba needs output 'softmax' or 'sigmoid'; this model regresses")
+        return self._net.predict_proba(self._input(X))
+
+    def predict(self, X) -> np.ndarray:
+        """Predictions, shape ``(n,)``: the class label (or index) of the largest probability for
+        softmax; for sigmoid, the 0/1 decision per output (``(n,)`` labels when there is one
+        output, else ``(n, n_outputs)``); for identity, the outputs (``(n,)`` when single)."""
+        out = self.forward(X)
+        if self.output == "softmax":
+            idx = out.argmax(axis=1)
+        elif self.output == "sigmoid":
+            idx = (out > 0).astype(np.int64)
+            if out.shape[1] != 1:
+                return idx
+            idx = idx[:, 0]
+        else:
+            return out[:, 0] if out.shape[1] == 1 else out
+        classes = self.classes
+        return idx if classes is None else classes[idx]
+
+    # -- training ---------------------------------------------------------------------------------
+    def _loss(self, loss):
+        name = self.loss_name if loss is None else _choice(loss, tuple(LOSSES), "loss")
+        needed = {v: k for k, v in LOSS_FOR_OUTPUT.items()}[name]
+        if needed != self.output:
+            raise ValueError(f"loss '{name}' needs output='{needed}', but this model's output is "
+                             f"'{self.output}'")
+        return name
+
+    def _batch(self, X, y, loss, sample_weight):
+        name = self._loss(loss)
+        X = self._input(X)
+        t = as_targets(y, self._dtype, name, self.n_outputs, X.shape[0])
+        return name, X, t, as_weights(sample_weight, self._dtype, X.shape[0])
+
+    def loss(self, X, y, loss=None, sample_weight=None) -> float:
+        """Mean loss on a batch (weighted by ``sample_weight`` when given); no gradient.
+
+        ``y`` is ``(n,)`` integer class indices or ``(n, n_outputs)`` targets; ``loss`` defaults
+        to the one matching ``output``.
+        """
+        name, X, t, w = self._batch(X, y, loss, sample_weight)
+        return self._net.loss(X, t, w, name)
+
+    def loss_and_grad(self, X, y, loss=None, sample_weight=None):
+        """Loss on a batch and its gradient with respect to :attr:`parameters`.
+
+        Returns
+        -------
+        (float, ndarray of shape (n_params,))
+            The gradient is a copy; :attr:`gradients` is the live buffer.
+        """
+        name, X, t, w = self._batch(X, y, loss, sample_weight)
+        value = self._net.loss_and_grad(X, t, w, name)
+        return value, self._net.grads.copy()
+
+    def train_step(self, X, y, optimizer, loss=None, sample_weight=None) -> float:
+        """One training step in a single engine call: forward, loss, backward, update.
+
+        Parameters
+        ----------
+        X : array-like, shape (n, n_inputs)
+        y : array-like, shape (n,) integer class indices, or (n, n_outputs) targets
+        optimizer : mlpcore.SGD or mlpcore.Adam
+            Its state binds to this network on the first step.
+        loss : str, optional
+            ``cross_entropy``, ``binary_cross_entropy`` or ``mse``; must match ``output``.
+        sample_weight : array-like, shape (n,), optional
+
+        Returns
+        -------
+        float
+            The batch loss before the update.
+
+        Raises
+        ------
+        ValueError
+            Bad shapes, labels out of range, NaN/inf, or a non-finite loss (the parameters are
+            then left unchanged).
+        """
+        name, X, t, w = self._batch(X, y, loss, sample_weight)
+        return self._net.train_step(X, t, w, LOSSES[name], optimizer._engine(self._dtype.name))
+
+    # -- persistence -------------------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write the model file (safetensors-compatible) atomically: the previous file at ``path``
+        survives any failure.
+
+        Raises
+        ------
+        OSError
+            If the folder is missing or not writable.
+        """
+        self._net.save(os.fspath(path))
+
+    def copy(self) -> "MLP":
+        """An independent copy (parameters, scaling, classes)."""
+        return MLP._wrap(self._net.copy())
+
+    def __getstate__(self):
+        return {"model": self._net.serialize()}
+
+    def __setstate__(self, state):
+        net = _core.deserialize(state["model"])
+        self._net = net
+        self._dtype = np.dtype(net.dtype)
+
+
+def load(path) -> MLP:
+    """Read a model file written by :meth:`MLP.save` (or by the C++ API).
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+    ValueError
+        If it is not a valid mlpcore model file (the message says what is wrong).
+    """
+    return MLP._wrap(_core.load(os.fspath(path)))
