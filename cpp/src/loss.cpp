@@ -125,6 +125,36 @@ double loss_and_grad(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, 
 }
 
 template <class S>
+Index count_correct(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, Index& counted) {
+  const Index n = Z.rows(), C = Z.cols();
+  Index correct = 0;
+  Index arg = 0, targ = 0;
+  switch (loss) {
+    case Loss::CrossEntropy:
+      counted = n;
+      for (Index i = 0; i < n; ++i) {
+        Z.row(i).maxCoeff(&arg);
+        if (t.is_labels()) {
+          correct += arg == t.labels[i];
+        } else {
+          Eigen::Map<const Eigen::Matrix<S, 1, Eigen::Dynamic>>(t.dense + i * C, C).maxCoeff(&targ);
+          correct += arg == targ;
+        }
+      }
+      break;
+    case Loss::BinaryCrossEntropy:
+      counted = n * C;
+      for (Index i = 0; i < n; ++i)
+        for (Index j = 0; j < C; ++j) correct += (Z(i, j) > S(0)) == (t.dense[i * C + j] >= S(0.5));
+      break;
+    case Loss::Mse:
+      counted = 0;
+      break;
+  }
+  return correct;
+}
+
+template <class S>
 void output_transform(Output o, MatrixRef<S> Z) {
   switch (o) {
     case Output::Identity:
@@ -148,7 +178,8 @@ void output_transform(Output o, MatrixRef<S> Z) {
 #define MLPCORE_INSTANTIATE(S)                                                                       \
   template void validate_targets<S>(Loss, Index, Index, const TargetView<S>&, const S*);             \
   template double loss_and_grad<S>(Loss, const MatrixCRef<S>&, const TargetView<S>&, const S*, S*); \
-  template void output_transform<S>(Output, MatrixRef<S>);
+  template void output_transform<S>(Output, MatrixRef<S>);                                           \
+  template Index count_correct<S>(Loss, const MatrixCRef<S>&, const TargetView<S>&, Index&);
 MLPCORE_INSTANTIATE(float)
 MLPCORE_INSTANTIATE(double)
 #undef MLPCORE_INSTANTIATE

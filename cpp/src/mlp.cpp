@@ -280,6 +280,40 @@ double BasicMlp<S>::loss(const MatrixCRef<S>& X, const TargetView<S>& t, const S
 }
 
 template <class S>
+Evaluation BasicMlp<S>::evaluate(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights, Loss loss,
+                                 Workspace<S>& ws, Index chunk) const {
+  check_input(X, "X");
+  validate_targets<S>(loss, X.rows(), m_spec.n_outputs(), t, weights);
+  const Index n = X.rows(), C = m_spec.n_outputs();
+  chunk = std::max<Index>(1, std::min(chunk, n));
+  Evaluation e;
+  double wsum = 0;
+  for (Index start = 0; start < n; start += chunk) {
+    const Index rows = std::min(chunk, n - start);
+    TargetView<S> part = t;
+    part.rows = rows;
+    if (t.is_labels()) part.labels = t.labels + start;
+    else part.dense = t.dense + start * C;
+    const S* w = weights ? weights + start : nullptr;
+    double bw = double(rows);
+    if (w) {
+      bw = 0;
+      for (Index i = 0; i < rows; ++i) bw += double(w[i]);
+    }
+    MatrixMap<S> Z = forward(X.middleRows(start, rows), ws);
+    if (bw > 0) {
+      e.loss += mlpcore::loss_and_grad<S>(loss, Z, part, w, nullptr) * bw;
+      wsum += bw;
+    }
+    Index counted = 0;
+    e.correct += count_correct<S>(loss, Z, part, counted);
+    e.counted += counted;
+  }
+  e.loss /= wsum;
+  return e;
+}
+
+template <class S>
 double BasicMlp<S>::train_step(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights, Loss loss,
                                Optimizer<S>& opt, Workspace<S>& ws) {
   check_input(X, "X");

@@ -85,6 +85,10 @@ EpochResult train_epoch(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<S>
       }
       loss_sum += value * bw;
       weight_sum += bw;
+      // The logits of this batch (before its update) are still in the workspace.
+      Index counted = 0;
+      result.correct += count_correct<S>(loss, MatrixCMap<S>(ws.act.back().data(), rows, C), tb, counted);
+      result.counted += counted;
     }
     result.batches += 1;
     result.samples += rows;

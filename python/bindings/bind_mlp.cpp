@@ -85,6 +85,18 @@ void bind_one(py::module_& m, const char* name) {
         Workspace<S> ws;
         return s.net.loss(X, t, wp, loss_from_string(loss), ws);
       }, py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"))
+      .def("evaluate", [](Self& s, const XRef<S>& X, const py::array& y, const py::object& w, const std::string& loss) {
+        const TargetView<S> t = target_view<S>(y);
+        const S* wp = weight_ptr<S>(w, t.rows);
+        const Loss l = loss_from_string(loss);
+        Evaluation e;
+        {
+          py::gil_scoped_release release;
+          Workspace<S> ws;
+          e = s.net.evaluate(X, t, wp, l, ws);
+        }
+        return py::make_tuple(e.loss, e.correct, e.counted);
+      }, py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"))
       .def("loss_and_grad", [](Self& s, const XRef<S>& X, const py::array& y, const py::object& w, const std::string& loss) {
         const TargetView<S> t = target_view<S>(y);
         const S* wp = weight_ptr<S>(w, t.rows);
@@ -168,6 +180,8 @@ void bind_mlp(py::module_& m) {
       .def_readonly("loss", &EpochResult::loss)
       .def_readonly("batches", &EpochResult::batches)
       .def_readonly("samples", &EpochResult::samples)
+      .def_readonly("correct", &EpochResult::correct)
+      .def_readonly("counted", &EpochResult::counted)
       .def_readonly("stopped", &EpochResult::stopped)
       .def_readonly("non_finite", &EpochResult::non_finite)
       .def_readonly("bad_batch", &EpochResult::bad_batch);

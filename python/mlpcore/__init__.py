@@ -6,6 +6,17 @@ this package is the thin layer over it. Importing it does no work beyond loading
 from ._core import build_info as _build_info, get_num_threads, set_num_threads as _set_num_threads
 from .model import MLP, load
 from .optim import SGD, Adam, AdamW
+from .train import (
+    ConstantLR,
+    CosineLR,
+    EarlyStopping,
+    ExponentialLR,
+    History,
+    NonFiniteLossError,
+    ReduceLROnPlateau,
+    StepLR,
+    Trainer,
+)
 
 __version__ = "0.1.0"
 
@@ -14,6 +25,17 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "ConstantLR",
+    "CosineLR",
+    "EarlyStopping",
+    "ExponentialLR",
+    "History",
+    "NonFiniteLossError",
+    "ReduceLROnPlateau",
+    "StepLR",
+    "Trainer",
+    "datasets",
+    "plot",
     "build_info",
     "get_num_threads",
     "load",
@@ -46,3 +68,12 @@ def set_num_threads(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, int):
         raise ValueError(f"number of threads must be a positive int, got {n!r}")
     _set_num_threads(n)
+
+
+def __getattr__(name):
+    # Submodules on first use: `mlpcore.datasets`, `mlpcore.plot` (matplotlib is optional).
+    if name in ("datasets", "plot", "config"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'mlpcore' has no attribute {name!r}")

@@ -37,6 +37,19 @@ double loss_and_grad(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, 
 template <class S>
 void validate_targets(Loss loss, Index n, Index outputs, const TargetView<S>& t, const S* weights);
 
+/// Correct predictions in a batch, for accuracy: rows whose logit argmax equals the label (or the
+/// target's argmax) for cross_entropy; elements where (z > 0) == (t ≥ 0.5) for
+/// binary_cross_entropy; none for mse. `counted` receives the denominator (rows, elements, or 0).
+template <class S>
+Index count_correct(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, Index& counted);
+
+/// Loss and accuracy counts of a model on a data set.
+struct Evaluation {
+  double loss = 0.0;
+  Index correct = 0;
+  Index counted = 0;  ///< 0 when accuracy does not apply (mse)
+};
+
 /// Turns logits into the output kind's probabilities in place (softmax rows, sigmoid, identity).
 template <class S>
 void output_transform(Output o, MatrixRef<S> Z);

@@ -114,6 +114,10 @@ class BasicMlp {
   /// Loss only (no gradient), validated like loss_and_grad.
   double loss(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights, Loss loss,
               Workspace<S>& ws) const;
+  /// Loss and accuracy counts on a data set in one forward pass per chunk of `chunk` rows
+  /// (bounding the workspace), validated like loss().
+  Evaluation evaluate(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights, Loss loss,
+                      Workspace<S>& ws, Index chunk = 4096) const;
   /// One step: forward, loss, backward, optimizer update. Allocates nothing once ws has seen
   /// this batch size and the optimizer has taken its first step. Returns the batch loss (before
   /// the update). If the loss is not finite the parameters are left unchanged and a

@@ -24,6 +24,8 @@ struct EpochResult {
   double loss = 0.0;           ///< sample-weighted mean of the batch losses
   Index batches = 0;           ///< batches whose update was applied
   Index samples = 0;
+  Index correct = 0;           ///< correct predictions on each batch before its update
+  Index counted = 0;           ///< their denominator (0 for mse), see count_correct
   bool stopped = false;        ///< should_stop returned true; the model is usable
   bool non_finite = false;     ///< a batch loss was NaN/inf; that batch was not applied
   Index bad_batch = -1;        ///< index of that batch within the epoch

@@ -1,0 +1,427 @@
+"""The ``mlpcore`` command line: train, evaluate, predict, info.
+
+Exit codes: 0 success, 1 runtime error (bad data, unreadable file, diverged training),
+2 usage or configuration error, 130 interrupted by Ctrl-C (outputs of a train run are still
+written). Errors print one line; ``--debug`` shows the traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+
+import numpy as np
+
+from .config import ConfigError, RunConfig, dump_config, field_docs, from_dict, load_config, parse_value
+
+RUN_FILES = ("model.safetensors", "config.toml", "history.csv", "history.json", "metrics.json")
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit code 2 (raised, so main() decides)
+        raise UsageError(message)
+
+
+# -- data ---------------------------------------------------------------------------------------------
+def load_data(d):
+    """(X, y, info) for a DataConfig; info has "name" and optionally "image_shape"."""
+    from . import datasets
+
+    info = {"name": d.source}
+    if d.source == "spiral":
+        X, y = datasets.spiral(classes=d.classes, sigma=d.sigma, n_per_class=d.n_per_class, seed=d.seed)
+        info["name"] = f"spiral ({d.classes} arms, sigma {d.sigma:g}, {d.n_per_class} points per arm)"
+    elif d.source == "xor":
+        X, y = datasets.xor(n=d.n_samples, noise=d.noise, seed=d.seed)
+    elif d.source == "moons":
+        X, y = datasets.moons(n=d.n_samples, noise=d.noise, seed=d.seed)
+    elif d.source == "circles":
+        X, y = datasets.circles(n=d.n_samples, noise=d.noise, seed=d.seed)
+    elif d.source == "blobs":
+        X, y = datasets.blobs(n=d.n_samples, centers=d.classes, seed=d.seed)
+    elif d.source == "digits":
+        X, y = datasets.load_digits()
+        info.update(name="digits (8x8 images)", image_shape=(8, 8))
+    else:
+        if not d.path:
+            raise ConfigError(f"data.path is required for data.source = '{d.source}'")
+        if not os.path.exists(d.path):
+            raise FileNotFoundError(f"data file not found: {d.path}")
+        info["name"] = f"{d.source} file {d.path}"
+        if d.source == "csv":
+            target = int(d.target) if d.target.lstrip("-").isdigit() else d.target
+            X, y, _names = datasets.read_csv(d.path, target=target)
+        elif d.source == "npz":
+            X, y = datasets.read_npz(d.path)
+        else:
+            if not d.labels_path:
+                raise ConfigError("data.labels_path is required for data.source = 'idx'")
+            X, y = datasets.load_idx_pair(d.path, d.labels_path)
+            side = int(round(np.sqrt(X.shape[1])))
+            if side * side == X.shape[1]:
+                info["image_shape"] = (side, side)
+    return X, y, info
+
+
+def _is_regression(y) -> bool:
+    y = np.asarray(y)
+    return y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y)))
+
+
+# -- output ---------------------------------------------------------------------------------------------
+class Reporter:
+    def __init__(self, quiet: bool, as_json: bool):
+        self.quiet = quiet or as_json
+        self.as_json = as_json
+
+    def say(self, text=""):
+        if not self.quiet:
+            print(text, flush=True)
+
+
+def _confusion_table(matrix, labels) -> str:
+    labels = [str(c) for c in labels]
+    width = max(6, max(len(s) for s in labels), len(str(int(matrix.max()))) + 1)
+    head = "true\\pred".ljust(width + 2) + "".join(s.rjust(width + 1) for s in labels)
+    rows = [head] + [labels[i].ljust(width + 2) + "".join(str(int(v)).rjust(width + 1) for v in matrix[i])
+                     for i in range(len(labels))]
+    return "\n".join(rows)
+
+
+def _prepare_out_dir(path: str) -> None:
+    if os.path.exists(path):
+        if not os.path.isdir(path):
+            raise ConfigError(f"output.dir {path!r} exists and is not a folder")
+        entries = set(os.listdir(path))
+        if entries and not entries & set(RUN_FILES):
+            raise ConfigError(f"output.dir {path!r} exists and does not look like an mlpcore run; "
+                              "choose another folder")
+
+
+def _publish(tmp: str, final: str) -> None:
+    """Replace `final` by the finished folder `tmp` (never leaves a half-written run at `final`)."""
+    if os.path.exists(final):
+        old = f"{final}.old-{os.getpid()}"
+        os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
+
+
+# -- commands -----------------------------------------------------------------------------------------------
+def cmd_train(args) -> int:
+    cfg = _config_from_args(args)
+    rep = Reporter(args.quiet, args.json)
+    import mlpcore
+    from . import datasets
+    from .train import CosineLR, EarlyStopping, ExponentialLR, ReduceLROnPlateau, StepLR, Trainer
+
+    t_cfg, m_cfg, o_cfg = cfg.training, cfg.model, cfg.optimizer
+    if t_cfg.early_stopping and t_cfg.validation_split == 0:
+        raise ConfigError("training.early_stopping needs training.validation_split > 0 "
+                          "(early stopping must not tune on the test split)")
+    out_dir = cfg.output.dir
+    _prepare_out_dir(out_dir)
+    if t_cfg.threads:
+        mlpcore.set_num_threads(t_cfg.threads)
+
+    X, y, info = load_data(cfg.data)
+    regression = _is_regression(y)
+    X_tr, X_te, y_tr, y_te = datasets.train_test_split(X, y, test_size=cfg.data.test_size, seed=cfg.data.seed,
+                                                       stratify=cfg.data.stratify and not regression)
+    if regression:
+        n_out, output = (1 if np.ndim(y) == 1 else np.shape(y)[1]), "identity"
+    else:
+        n_out, output = len(np.unique(y)), "softmax"
+    sizes = [X.shape[1], *m_cfg.hidden, n_out]
+    net = mlpcore.MLP(sizes, m_cfg.activation, init=m_cfg.init, seed=m_cfg.seed, dtype=m_cfg.dtype, output=output,
+                      leaky_relu_slope=m_cfg.leaky_relu_slope, elu_alpha=m_cfg.elu_alpha,
+                      maxout_pieces=m_cfg.maxout_pieces, init_scale=m_cfg.init_scale)
+    if not regression:
+        net.classes = np.unique(y)
+    if cfg.data.standardize:
+        datasets.Standardizer().fit(X_tr).apply_to(net)
+    if o_cfg.name == "sgd":
+        opt = mlpcore.SGD(lr=o_cfg.lr, momentum=o_cfg.momentum, nesterov=o_cfg.nesterov,
+                          weight_decay=o_cfg.weight_decay)
+    else:
+        opt = mlpcore.Adam(lr=o_cfg.lr, betas=(o_cfg.beta1, o_cfg.beta2), eps=o_cfg.eps,
+                           weight_decay=o_cfg.weight_decay, amsgrad=o_cfg.amsgrad, decoupled=o_cfg.name == "adamw")
+    schedule = {"constant": None,
+                "step": lambda: StepLR(t_cfg.step_size, t_cfg.gamma),
+                "exponential": lambda: ExponentialLR(t_cfg.gamma),
+                "cosine": lambda: CosineLR(t_cfg.epochs, t_cfg.min_lr),
+                "plateau": lambda: ReduceLROnPlateau(t_cfg.plateau_factor, t_cfg.plateau_patience,
+                                                     monitor="val_loss", min_lr=t_cfg.min_lr)}[t_cfg.lr_schedule]
+    stopping = (EarlyStopping(t_cfg.patience, t_cfg.min_delta, t_cfg.monitor if not regression or
+                              "accuracy" not in t_cfg.monitor else "val_loss") if t_cfg.early_stopping else None)
+    trainer = Trainer(net, opt, batch_size=t_cfg.batch_size, epochs=t_cfg.epochs, shuffle=t_cfg.shuffle,
+                      seed=t_cfg.seed,
+                      validation_data=None if t_cfg.validation_split else (X_te, y_te),
+                      validation_split=t_cfg.validation_split, early_stopping=stopping,
+                      lr_schedule=schedule() if schedule else None,
+                      progress=not (rep.quiet or args.no_progress))
+    act = m_cfg.activation
+    rep.say(f"data:      {info['name']}: {X.shape[0]} samples, {X.shape[1]} features, "
+            f"{'regression' if regression else f'{n_out} classes'}; train {len(X_tr)} / test {len(X_te)}"
+            f"{', standardized' if cfg.data.standardize else ''}")
+    rep.say(f"model:     {'-'.join(map(str, sizes))} {act}, init {m_cfg.init}, {net.n_params} parameters, "
+            f"{m_cfg.dtype}")
+    rep.say(f"optimizer: {opt!r}; batch {t_cfg.batch_size}, {t_cfg.epochs} epochs")
+
+    t0 = time.perf_counter()
+    history = trainer.fit(X_tr, y_tr)
+    seconds = time.perf_counter() - t0
+    train_m = trainer.evaluate(X_tr, y_tr)
+    test_m = trainer.evaluate(X_te, y_te)
+    key = "r2" if regression else "accuracy"
+    metrics = {"train": train_m, "test": test_m, "epochs": trainer.epoch, "seconds": seconds,
+               "interrupted": history.interrupted, "stopped_early": history.stopped_early,
+               "best_epoch": history.best_epoch, "samples_per_second": len(X_tr) * len(history) / max(seconds, 1e-9)}
+    confusion = labels = None
+    if not regression:
+        labels = net.classes
+        pred = net.predict(X_te)
+        index = {c: i for i, c in enumerate(labels.tolist())}
+        confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
+        np.add.at(confusion, ([index[v] for v in np.asarray(y_te).tolist()], [index[v] for v in pred.tolist()]), 1)
+        metrics["confusion_matrix"] = {"labels": labels.tolist(), "matrix": confusion.tolist()}
+
+    # Write everything into a temporary folder, then move it into place.
+    tmp = f"{out_dir.rstrip(os.sep)}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    try:
+        files = _write_outputs(tmp, cfg, net, history, metrics, X_te, y_te, confusion, labels, info, regression)
+        _publish(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+    if rep.as_json:
+        print(json.dumps({**metrics, "output_dir": out_dir, "files": files}, default=_json_default))
+    else:
+        state = " (interrupted)" if history.interrupted else " (early stop, best epoch %d)" % history.best_epoch \
+            if history.stopped_early else ""
+        rep.say(f"trained {trainer.epoch} epochs in {seconds:.2f} s{state}")
+        rep.say(f"train {key}: {train_m[key]:.4f}   test {key}: {test_m[key]:.4f}   test loss: {test_m['loss']:.4f}")
+        if confusion is not None:
+            rep.say("confusion matrix (test split):")
+            rep.say(_confusion_table(confusion, labels))
+        rep.say(f"wrote {out_dir}/: {', '.join(files)}")
+    return 130 if history.interrupted else 0
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o).__name__)
+
+
+def _write_outputs(folder, cfg, net, history, metrics, X_te, y_te, confusion, labels, info, regression):
+    files = []
+
+    def path(name):
+        files.append(name)
+        return os.path.join(folder, name)
+
+    net.save(path("model.safetensors"))
+    with open(path("config.toml"), "w") as f:
+        f.write(dump_config(cfg))
+    history.to_csv(path("history.csv"))
+    history.to_json(path("history.json"))
+    with open(path("metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=1, default=_json_default)
+    if cfg.output.plots and len(history):
+        from . import plot
+
+        plot.learning_curves(history, path=path("curves.png"), title=f"{info['name']}")
+        if net.n_inputs == 2 and not regression:
+            plot.decision_boundary(net, X_te, y_te, path=path("decision_boundary.png"),
+                                   title="decision boundary (test split)")
+        if confusion is not None:
+            plot.confusion_matrix(y_te, net.predict(X_te), labels=labels, path=path("confusion_matrix.png"))
+        if "image_shape" in info:
+            plot.first_layer_weights(net, info["image_shape"], path=path("first_layer_weights.png"))
+    return files
+
+
+def cmd_evaluate(args) -> int:
+    import mlpcore
+    from . import datasets
+    from .train import Trainer
+
+    cfg = _config_from_args(args)
+    net = mlpcore.load(args.model)
+    X, y, info = load_data(cfg.data)
+    if args.split != "all":
+        parts = datasets.train_test_split(X, y, test_size=cfg.data.test_size, seed=cfg.data.seed,
+                                          stratify=cfg.data.stratify and not _is_regression(y))
+        X, y = (parts[0], parts[2]) if args.split == "train" else (parts[1], parts[3])
+    trainer = Trainer(net, mlpcore.Adam(), progress=False)
+    result = {"model": args.model, "data": info["name"], "split": args.split, "samples": int(X.shape[0]),
+              **trainer.evaluate(X, y)}
+    if args.json:
+        print(json.dumps(result, default=_json_default))
+    elif not args.quiet:
+        for k, v in result.items():
+            print(f"{k}: {v:.6g}" if isinstance(v, float) else f"{k}: {v}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    import mlpcore
+    from . import datasets
+
+    net = mlpcore.load(args.model)
+    if not os.path.exists(args.input):
+        raise FileNotFoundError(f"input file not found: {args.input}")
+    if args.input.endswith(".npz"):
+        with np.load(args.input, allow_pickle=False) as z:
+            if "X" not in z.files:
+                raise ValueError(f"{args.input} has no array 'X' (arrays: {', '.join(z.files)})")
+            X = z["X"]
+    else:
+        X = datasets.read_csv_features(args.input)
+    pred = net.predict(X)
+    header, columns = ["prediction"], [np.asarray(pred).reshape(len(X), -1)[:, 0]]
+    if net.output != "identity":
+        proba = net.predict_proba(X)
+        names = net.classes.tolist() if net.classes is not None else list(range(proba.shape[1]))
+        if proba.shape[1] == len(names):
+            header += [f"p_{c}" for c in names]
+            columns += [proba[:, j] for j in range(proba.shape[1])]
+    out = open(args.output, "w") if args.output else sys.stdout
+    try:
+        out.write(",".join(map(str, header)) + "\n")
+        for i in range(len(X)):
+            out.write(",".join(f"{c[i]:.7g}" if isinstance(c[i], (float, np.floating)) else str(c[i])
+                               for c in columns) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def cmd_info(args) -> int:
+    import mlpcore
+
+    info = mlpcore.build_info()
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for k, v in info.items():
+            print(f"{k}: {v}")
+    return 0
+
+
+# -- arguments ------------------------------------------------------------------------------------------------
+ALIASES = {"training.epochs": ["--epochs"], "training.batch_size": ["--batch-size"], "optimizer.lr": ["--lr"],
+           "model.hidden": ["--hidden"], "model.activation": ["--activation"], "data.source": ["--data"],
+           "output.dir": ["--out"], "model.init": ["--init"], "optimizer.name": ["--optimizer"]}
+
+
+def _add_config_flags(p, sections):
+    g = p.add_argument_group("configuration (override the TOML file; see docs/configuration.md)")
+    for key, default, meta in field_docs():
+        if key.split(".")[0] not in sections:
+            continue
+        allowed = f" {{{', '.join(meta['choices'])}}}" if meta["choices"] else ""
+        shown = ",".join(map(str, default)) if isinstance(default, list) else default
+        g.add_argument(f"--{key}", *ALIASES.get(key, []), dest=f"cfg:{key}", metavar="V",
+                       help=f"{meta['doc'] or key}{allowed} (default {shown})")
+
+
+def _config_from_args(args) -> RunConfig:
+    cfg = load_config(args.config) if getattr(args, "config", None) else RunConfig()
+    updates = {}
+    for dest, text in vars(args).items():
+        if dest.startswith("cfg:") and text is not None:
+            key = dest[4:]
+            section, name = key.split(".")
+            updates.setdefault(section, {})[name] = parse_value(key, text)
+    return from_dict(updates, cfg)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="mlpcore", description="Train, evaluate and use multi-layer perceptrons.")
+    p.add_argument("--version", action="version", version=f"mlpcore {_version()}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    common = _Parser(add_help=False)
+    common.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    common.add_argument("--json", action="store_true", help="print one JSON object with the results")
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    t = sub.add_parser("train", parents=[common], help="train a network (default: the course's spiral set-up)",
+                       description="Train an MLP. With no arguments: the 4-arm spiral, 2-128-4 ReLU, He init, "
+                                   "Adam lr 1e-3, batch 128, 100 epochs.")
+    t.add_argument("--config", metavar="FILE", help="TOML run file")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_config_flags(t, ("data", "model", "optimizer", "training", "output"))
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", parents=[common], help="metrics of a saved model on a data set")
+    e.add_argument("model", help="model file")
+    e.add_argument("--config", metavar="FILE", help="TOML run file (e.g. the run's config.toml) for [data]")
+    e.add_argument("--split", choices=("test", "train", "all"), default="test",
+                   help="which part of the data set (split as in training; default test)")
+    _add_config_flags(e, ("data",))
+    e.set_defaults(func=cmd_evaluate)
+
+    r = sub.add_parser("predict", parents=[common], help="predict labels and probabilities for a CSV/NPZ file")
+    r.add_argument("model", help="model file")
+    r.add_argument("input", help="CSV of features (header optional) or .npz with an array X")
+    r.add_argument("-o", "--output", help="CSV file to write (default: standard output)")
+    r.set_defaults(func=cmd_predict)
+
+    i = sub.add_parser("info", parents=[common], help="build information")
+    i.set_defaults(func=cmd_info)
+    return p
+
+
+def _version():
+    from . import __version__
+
+    return __version__
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return args.func(args)
+    except (UsageError, ConfigError) as e:
+        if debug:
+            raise
+        print(f"mlpcore: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mlpcore: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the CLI's contract: one line, exit code 1
+        if debug:
+            raise
+        msg = str(e) or type(e).__name__
+        if isinstance(e, OSError) and e.filename and str(e.filename) not in msg:
+            msg = f"{msg}: {e.filename}"
+        print(f"mlpcore: error: {msg.splitlines()[0] if msg else type(e).__name__}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,555 @@
+"""Training: whole epochs run in the C++ engine with the GIL released; this module handles labels,
+validation, schedules, early stopping, callbacks, progress and Ctrl-C between epochs."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._checks import as_matrix, as_weights, check_number
+from .model import LOSSES, MLP, _choice
+
+__all__ = [
+    "Trainer",
+    "History",
+    "EarlyStopping",
+    "ConstantLR",
+    "StepLR",
+    "ExponentialLR",
+    "CosineLR",
+    "ReduceLROnPlateau",
+    "NonFiniteLossError",
+]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite. ``epoch`` and ``batch`` say where; the model holds the
+    weights of the last good epoch and ``history`` the epochs completed before."""
+
+    def __init__(self, message, epoch, batch, history):
+        super().__init__(message)
+        self.epoch = epoch
+        self.batch = batch
+        self.history = history
+
+
+# -- learning-rate schedules ----------------------------------------------------------------------
+class ConstantLR:
+    """lr(epoch) = base_lr."""
+
+    def lr(self, epoch: int, base_lr: float) -> float:
+        return base_lr
+
+    def update(self, metrics: dict) -> None:
+        """Called after each epoch with its logs (only stateful schedules use it)."""
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class StepLR(ConstantLR):
+    """lr(epoch) = base_lr * gamma ** (epoch // step_size) (epochs count from 0)."""
+
+    def __init__(self, step_size: int = 30, gamma: float = 0.1):
+        self.step_size = check_number(step_size, "step_size", low=1, integer=True)
+        self.gamma = check_number(gamma, "gamma", low=0, high=1, low_open=True)
+
+    def lr(self, epoch, base_lr):
+        return base_lr * self.gamma ** (epoch // self.step_size)
+
+    def __repr__(self):
+        return f"StepLR(step_size={self.step_size}, gamma={self.gamma:g})"
+
+
+class ExponentialLR(ConstantLR):
+    """lr(epoch) = base_lr * gamma ** epoch."""
+
+    def __init__(self, gamma: float = 0.95):
+        self.gamma = check_number(gamma, "gamma", low=0, high=1, low_open=True)
+
+    def lr(self, epoch, base_lr):
+        return base_lr * self.gamma ** epoch
+
+    def __repr__(self):
+        return f"ExponentialLR(gamma={self.gamma:g})"
+
+
+class CosineLR(ConstantLR):
+    """lr(epoch) = min_lr + (base_lr - min_lr) * (1 + cos(pi * min(epoch, t_max) / t_max)) / 2."""
+
+    def __init__(self, t_max: int = 100, min_lr: float = 0.0):
+        self.t_max = check_number(t_max, "t_max", low=1, integer=True)
+        self.min_lr = check_number(min_lr, "min_lr", low=0)
+
+    def lr(self, epoch, base_lr):
+        e = min(epoch, self.t_max)
+        return self.min_lr + (base_lr - self.min_lr) * (1 + math.cos(math.pi * e / self.t_max)) / 2
+
+    def __repr__(self):
+        return f"CosineLR(t_max={self.t_max}, min_lr={self.min_lr:g})"
+
+
+class ReduceLROnPlateau(ConstantLR):
+    """Multiply the rate by ``factor`` (not below ``min_lr``) once ``monitor`` has not improved by
+    more than ``min_delta`` for ``patience`` epochs in a row; then wait ``patience`` again.
+    ``monitor`` falls back from a validation metric to the training loss when there is no
+    validation data."""
+
+    def __init__(self, factor: float = 0.1, patience: int = 10, min_delta: float = 1e-4,
+                 monitor: str = "val_loss", min_lr: float = 0.0):
+        self.factor = check_number(factor, "factor", low=0, high=1, low_open=True, high_open=True)
+        self.patience = check_number(patience, "patience", low=0, integer=True)
+        self.min_delta = check_number(min_delta, "min_delta", low=0)
+        self.monitor = _choice(monitor, _MONITORS, "monitor")
+        self.min_lr = check_number(min_lr, "min_lr", low=0)
+        self._scale = 1.0
+        self._best = None
+        self._wait = 0
+
+    def lr(self, epoch, base_lr):
+        return max(base_lr * self._scale, self.min_lr)
+
+    def update(self, metrics):
+        value, better = _monitored(metrics, self.monitor)
+        if value is None:
+            return
+        if self._best is None or better(value, self._best, self.min_delta):
+            self._best = value
+            self._wait = 0
+        else:
+            self._wait += 1
+            if self._wait >= self.patience:
+                self._scale *= self.factor
+                self._wait = 0
+
+    def __repr__(self):
+        return (f"ReduceLROnPlateau(factor={self.factor:g}, patience={self.patience}, "
+                f"monitor={self.monitor!r})")
+
+
+_SCHEDULES = {"constant": ConstantLR, "step": StepLR, "exponential": ExponentialLR, "cosine": CosineLR,
+              "plateau": ReduceLROnPlateau}
+_MONITORS = ("val_loss", "val_accuracy", "val_r2", "loss", "train_accuracy", "train_r2")
+
+
+def _monitored(logs: dict, monitor: str):
+    """(value, better) for the monitored metric, falling back to the training loss."""
+    value = logs.get(monitor)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        monitor, value = "loss", logs.get("loss")
+    if monitor.endswith("loss"):
+        return value, lambda new, best, delta: new < best - delta
+    return value, lambda new, best, delta: new > best + delta
+
+
+# -- early stopping ---------------------------------------------------------------------------------
+class EarlyStopping:
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+
+    Parameters
+    ----------
+    patience : int >= 1, default 10
+    min_delta : float >= 0, default 0.0
+    monitor : str, default "val_loss"
+        ``val_loss``, ``val_accuracy``, ``val_r2``, ``loss``, ``train_accuracy`` or ``train_r2``;
+        without validation data the training loss is used.
+    restore_best : bool, default True
+        Put back the weights of the best epoch when training ends.
+    """
+
+    def __init__(self, patience: int = 10, min_delta: float = 0.0, monitor: str = "val_loss",
+                 restore_best: bool = True):
+        self.patience = check_number(patience, "patience", low=1, integer=True)
+        self.min_delta = check_number(min_delta, "min_delta", low=0)
+        self.monitor = _choice(monitor, _MONITORS, "monitor")
+        self.restore_best = bool(restore_best)
+
+    def __repr__(self):
+        return (f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta:g}, "
+                f"monitor={self.monitor!r}, restore_best={self.restore_best})")
+
+
+# -- history ------------------------------------------------------------------------------------------
+@dataclass
+class History:
+    """Per-epoch record of a :meth:`Trainer.fit` call.
+
+    Each list has one entry per completed epoch. ``train_accuracy`` is measured on each batch as
+    it is trained (before its update); ``val_*`` are measured after the epoch. For regression
+    the metric is R² (``train_r2``/``val_r2``, variance-weighted over outputs) instead of
+    accuracy. Missing values are NaN.
+    """
+
+    metric: str = "accuracy"
+    epoch: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    train_metric: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_metric: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+    interrupted: bool = False
+    stopped_early: bool = False
+    best_epoch: int | None = None
+
+    def __len__(self):
+        return len(self.epoch)
+
+    def _append(self, logs):
+        self.epoch.append(logs["epoch"])
+        self.loss.append(logs["loss"])
+        self.train_metric.append(logs[f"train_{self.metric_key}"])
+        self.val_loss.append(logs["val_loss"])
+        self.val_metric.append(logs[f"val_{self.metric_key}"])
+        self.lr.append(logs["lr"])
+        self.seconds.append(logs["seconds"])
+
+    @property
+    def metric_key(self) -> str:
+        return "accuracy" if self.metric == "accuracy" else "r2"
+
+    def as_dict(self) -> dict:
+        """Columns as lists: epoch, loss, train_<metric>, val_loss, val_<metric>, lr, seconds."""
+        k = self.metric_key
+        return {"epoch": list(self.epoch), "loss": list(self.loss), f"train_{k}": list(self.train_metric),
+                "val_loss": list(self.val_loss), f"val_{k}": list(self.val_metric), "lr": list(self.lr),
+                "seconds": list(self.seconds)}
+
+    def to_csv(self, path) -> None:
+        """Write one row per epoch (atomically)."""
+        cols = self.as_dict()
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(list(cols))
+            for row in zip(*cols.values()):
+                w.writerow(["" if isinstance(v, float) and math.isnan(v) else repr(v) if isinstance(v, float)
+                            else v for v in row])
+        os.replace(tmp, path)
+
+    def to_json(self, path) -> None:
+        """Write the columns and the flags as JSON (NaN as null), atomically."""
+        data = {k: [None if isinstance(v, float) and math.isnan(v) else v for v in col]
+                for k, col in self.as_dict().items()}
+        data.update(metric=self.metric, interrupted=self.interrupted, stopped_early=self.stopped_early,
+                    best_epoch=self.best_epoch)
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=1)
+        os.replace(tmp, path)
+
+
+# -- the trainer ----------------------------------------------------------------------------------------
+class Trainer:
+    """Mini-batch training of an :class:`MLP`, whole epochs at a time in the C++ engine.
+
+    Parameters
+    ----------
+    net : MLP
+    optimizer : SGD or Adam
+        Its learning rate is the base rate of ``lr_schedule``.
+    loss : str, optional
+        Defaults to the loss matching ``net.output``.
+    batch_size : int, default 128
+    epochs : int, default 100
+        Epochs per :meth:`fit` call.
+    shuffle : bool, default True
+        Reshuffle each epoch (the order depends only on ``seed`` and the epoch number).
+    seed : int, default 0
+        Seeds shuffling and the validation split.
+    validation_data : (X_val, y_val), optional
+    validation_split : float in [0, 1), default 0.0
+        Hold out this fraction of ``X`` (a seeded random subset) when ``validation_data`` is None.
+    early_stopping : EarlyStopping, optional
+    lr_schedule : str or schedule, optional
+        ``"constant"``, ``"step"``, ``"exponential"``, ``"cosine"``, ``"plateau"`` or an instance of
+        :class:`StepLR`, :class:`ExponentialLR`, :class:`CosineLR`, :class:`ReduceLROnPlateau`.
+    callbacks : sequence of callables ``cb(trainer, logs) -> bool | None``
+        Called after each epoch with the epoch's logs; returning True stops training.
+    progress : bool, default True
+        Show a progress bar (tqdm) with live loss and accuracy.
+
+    Notes
+    -----
+    Ctrl-C during :meth:`fit` finishes the current batch and returns the History with
+    ``interrupted=True``; the model is usable. A second Ctrl-C raises KeyboardInterrupt.
+    ``fit`` called again continues training (epochs, optimizer state and schedule carry on).
+    """
+
+    def __init__(self, net: MLP, optimizer, loss=None, batch_size=128, epochs=100, shuffle=True, seed=0,
+                 validation_data=None, validation_split=0.0, early_stopping=None, lr_schedule=None,
+                 callbacks=(), progress=True):
+        if not isinstance(net, MLP):
+            raise TypeError(f"net must be an mlpcore.MLP, got {type(net).__name__}")
+        if not hasattr(optimizer, "_engine"):
+            raise TypeError(f"optimizer must be mlpcore.SGD or mlpcore.Adam, got {type(optimizer).__name__}")
+        self.net = net
+        self.optimizer = optimizer
+        self.loss = net._loss(loss)
+        self.batch_size = check_number(batch_size, "batch_size", low=1, integer=True)
+        self.epochs = check_number(epochs, "epochs", low=0, integer=True)
+        self.shuffle = bool(shuffle)
+        self.seed = check_number(seed, "seed", low=0, high=2**64 - 1, integer=True)
+        if validation_data is not None and (not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
+            raise ValueError("validation_data must be a pair (X_val, y_val)")
+        self.validation_data = validation_data
+        self.validation_split = check_number(validation_split, "validation_split", low=0, high=1, high_open=True)
+        if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+            raise TypeError("early_stopping must be an mlpcore.train.EarlyStopping")
+        self.early_stopping = early_stopping
+        if lr_schedule is None:
+            lr_schedule = ConstantLR()
+        elif isinstance(lr_schedule, str):
+            lr_schedule = _SCHEDULES[_choice(lr_schedule, tuple(_SCHEDULES), "lr_schedule")]()
+        elif not isinstance(lr_schedule, ConstantLR):
+            raise TypeError("lr_schedule must be a name or a schedule from mlpcore.train")
+        self.lr_schedule = lr_schedule
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not callable(cb):
+                raise TypeError(f"callbacks must be callables, got {cb!r}")
+        self.progress = bool(progress)
+        self.base_lr = optimizer.lr
+        self.epoch = 0  # epochs trained so far, over all fit calls
+        self._stop_requested = False
+
+    # -- targets ------------------------------------------------------------------------------
+    def _encode(self, y, n_rows):
+        """y -> the engine's targets (int32 class indices or float targets), storing class labels
+        in the model the first time."""
+        net = self.net
+        arr = np.asarray(y)
+        if arr.shape[:1] != (n_rows,):
+            raise ValueError(f"y has {arr.shape[0] if arr.ndim else 0} rows but X has {n_rows}")
+        if self.loss == "mse" or arr.ndim == 2:
+            if arr.dtype.kind not in "biuf":
+                raise ValueError(f"y must be numeric for loss '{self.loss}', got dtype {arr.dtype}")
+            t = np.ascontiguousarray(arr.reshape(n_rows, -1), dtype=net.dtype)
+            if t.shape[1] != net.n_outputs:
+                raise ValueError(f"y has {t.shape[1]} columns, model has {net.n_outputs} outputs")
+            return t
+        if arr.ndim != 1:
+            raise ValueError(f"y must be 1-D class labels or 2-D targets, got shape {arr.shape}")
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ValueError("y contains NaN or infinity")
+        n_classes = 2 if self.loss == "binary_cross_entropy" else net.n_outputs
+        if self.loss == "binary_cross_entropy" and net.n_outputs != 1:
+            raise ValueError(f"1-D labels with binary_cross_entropy need 1 output; the model has {net.n_outputs} "
+                             "(pass 0/1 targets of shape (n, outputs) for multi-label)")
+        classes = net.classes
+        if classes is None:
+            if arr.dtype.kind in "iub" and arr.size and arr.min() >= 0 and arr.max() < n_classes:
+                classes = np.arange(n_classes)
+            else:
+                uniq = np.unique(arr)
+                if len(uniq) != n_classes:
+                    raise ValueError(f"y has {len(uniq)} distinct classes but the model has {n_classes} "
+                                     f"({'1 sigmoid output' if n_classes == 2 and net.n_outputs == 1 else 'outputs'})")
+                classes = uniq
+            net.classes = classes
+        idx = self._lookup(classes, arr)
+        if self.loss == "binary_cross_entropy":
+            return np.ascontiguousarray(idx.reshape(-1, 1), dtype=net.dtype)
+        return idx.astype(np.int32)
+
+    @staticmethod
+    def _lookup(classes, arr):
+        if classes.dtype.kind in "iu" and arr.dtype.kind not in "iubf":
+            raise ValueError(f"the model's classes are integers {classes.tolist()}; y holds {arr.dtype} labels")
+        key = arr.astype(classes.dtype) if classes.dtype.kind in "US" else arr
+        order = np.argsort(classes)
+        pos = np.searchsorted(classes, key, sorter=order)
+        pos = np.clip(pos, 0, len(classes) - 1)
+        idx = order[pos]
+        bad = classes[idx] != key
+        if np.any(bad):
+            unknown = np.unique(np.asarray(arr)[bad])[:5].tolist()
+            raise ValueError(f"y holds labels the model does not know: {unknown}; classes are {classes.tolist()}")
+        return idx
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def _prepare(self, X, y, sample_weight=None):
+        X = as_matrix(X, self.net.dtype, "X", self.net.n_inputs)
+        t = self._encode(y, X.shape[0])
+        w = as_weights(sample_weight, self.net.dtype, X.shape[0])
+        return X, t, w
+
+    def _metric_name(self):
+        return "r2" if self.loss == "mse" else "accuracy"
+
+    def _evaluate_prepared(self, X, t, w, sst):
+        loss, correct, counted = self.net._net.evaluate(X, t, w, self.loss)
+        if self.loss == "mse":
+            metric = 1.0 - loss * t.size / sst if sst > 0 else float("nan")
+        else:
+            metric = correct / counted if counted else float("nan")
+        return loss, metric
+
+    @staticmethod
+    def _sst(t):
+        if t.dtype.kind != "f" or t.ndim != 2:
+            return float("nan")
+        t64 = t.astype(np.float64)
+        return float(((t64 - t64.mean(axis=0)) ** 2).sum())
+
+    def evaluate(self, X, y, sample_weight=None) -> dict:
+        """Loss and accuracy (or R² for regression) of the model on a data set.
+
+        Returns
+        -------
+        dict
+            ``{"loss": float, "accuracy": float}`` or ``{"loss": float, "r2": float}``.
+        """
+        X, t, w = self._prepare(X, y, sample_weight)
+        loss, metric = self._evaluate_prepared(X, t, w, self._sst(t))
+        return {"loss": loss, self._metric_name(): metric}
+
+    # -- the loop -----------------------------------------------------------------------------------
+    def _split(self, X, t, w):
+        if self.validation_data is not None:
+            Xv, tv, wv = self._prepare(*self.validation_data)
+            return X, t, w, Xv, tv, wv
+        if self.validation_split > 0:
+            n = X.shape[0]
+            n_val = int(round(n * self.validation_split))
+            if n_val < 1 or n_val >= n:
+                raise ValueError(f"validation_split={self.validation_split} leaves no rows for training or validation")
+            perm = np.random.default_rng(self.seed).permutation(n)
+            vi, ti = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+            pick = (lambda a, i: None if a is None else np.ascontiguousarray(a[i]))
+            return pick(X, ti), pick(t, ti), pick(w, ti), pick(X, vi), pick(t, vi), pick(w, vi)
+        return X, t, w, None, None, None
+
+    def _install_sigint(self):
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum, frame):
+            if self._stop_requested:  # second Ctrl-C: give up immediately
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                raise KeyboardInterrupt
+            self._stop_requested = True
+
+        try:
+            return signal.signal(signal.SIGINT, handler)
+        except ValueError:
+            return None
+
+    def fit(self, X, y, sample_weight=None) -> History:
+        """Train for ``epochs`` epochs (or until early stopping, a callback, or Ctrl-C).
+
+        Parameters
+        ----------
+        X : array-like, shape (n, n_inputs)
+            Converted once to a C-contiguous array of the model's dtype.
+        y : array-like, shape (n,) or (n, n_outputs)
+            Class labels (ints or strings; stored in the model as ``net.classes``), 0/1 or
+            probability targets, or regression targets.
+        sample_weight : array-like, shape (n,), optional
+
+        Returns
+        -------
+        History
+
+        Raises
+        ------
+        ValueError
+            Bad shapes, labels, NaN/inf.
+        NonFiniteLossError
+            The loss became NaN/inf; the weights of the last good epoch are kept.
+        """
+        X, t, w = self._prepare(X, y, sample_weight)
+        X, t, w, Xv, tv, wv = self._split(X, t, w)
+        sst_train, sst_val = self._sst(t), (self._sst(tv) if tv is not None else float("nan"))
+        n_elems = t.size
+        engine_opt = self.optimizer._engine(self.net.dtype.name)
+        loss_enum = LOSSES[self.loss]
+        history = History(metric=self._metric_name())
+        key = history.metric_key
+        es = self.early_stopping
+        best_value, best_params, wait = None, None, 0
+        bar = self._progress_bar()
+        self._stop_requested = False
+        previous = self._install_sigint()
+        try:
+            for _ in range(self.epochs):
+                lr = self.lr_schedule.lr(self.epoch, self.base_lr)
+                self.optimizer.lr = lr
+                snapshot = self.net.parameters.copy()
+                t0 = time.perf_counter()
+                res = self.net._net.train_epoch(X, t, w, loss_enum, engine_opt, self.batch_size, self.shuffle,
+                                                self.seed, self.epoch, self._should_stop)
+                if res.non_finite:
+                    self.net.parameters[...] = snapshot
+                    raise NonFiniteLossError(
+                        f"the loss became {res.loss} at epoch {self.epoch + 1}, batch {res.bad_batch + 1}; "
+                        f"the weights of the last good epoch ({self.epoch}) were kept — try a lower learning rate",
+                        self.epoch + 1, res.bad_batch + 1, history)
+                if res.stopped:
+                    history.interrupted = True
+                    break
+                self.epoch += 1
+                if self.loss == "mse":
+                    train_metric = 1.0 - res.loss * n_elems / sst_train if sst_train > 0 else float("nan")
+                else:
+                    train_metric = res.correct / res.counted if res.counted else float("nan")
+                val_loss = val_metric = float("nan")
+                if Xv is not None:
+                    val_loss, val_metric = self._evaluate_prepared(Xv, tv, wv, sst_val)
+                logs = {"epoch": self.epoch, "loss": res.loss, f"train_{key}": train_metric, "val_loss": val_loss,
+                        f"val_{key}": val_metric, "lr": lr, "seconds": time.perf_counter() - t0}
+                history._append(logs)
+                self.lr_schedule.update(logs)
+                if bar is not None:
+                    bar.set_postfix(self._postfix(logs, key), refresh=False)
+                    bar.update(1)
+                stop = any(bool(cb(self, logs)) for cb in self.callbacks)
+                if es is not None:
+                    value, better = _monitored(logs, es.monitor)
+                    if best_value is None or better(value, best_value, es.min_delta):
+                        best_value, wait, history.best_epoch = value, 0, self.epoch
+                        if es.restore_best:
+                            best_params = self.net.parameters.copy()
+                    else:
+                        wait += 1
+                        if wait >= es.patience:
+                            history.stopped_early = True
+                            stop = True
+                if stop or self._stop_requested:
+                    history.interrupted = history.interrupted or self._stop_requested
+                    break
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+            if bar is not None:
+                bar.close()
+        if es is not None and es.restore_best and best_params is not None:
+            self.net.parameters[...] = best_params
+        return history
+
+    def _should_stop(self) -> bool:
+        return self._stop_requested
+
+    def _progress_bar(self):
+        if not self.progress or self.epochs == 0:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.epochs, unit="epoch", desc="train", dynamic_ncols=True, leave=True)
+
+    @staticmethod
+    def _postfix(logs, key):
+        out = {"loss": f"{logs['loss']:.4f}"}
+        if not math.isnan(logs[f"train_{key}"]):
+            out[key if key == "r2" else "acc"] = f"{logs[f'train_{key}']:.4f}"
+        if not math.isnan(logs["val_loss"]):
+            out["val_loss"] = f"{logs['val_loss']:.4f}"
+            out["val_" + ("r2" if key == "r2" else "acc")] = f"{logs[f'val_{key}']:.4f}"
+        return out
