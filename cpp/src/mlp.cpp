@@ -5,6 +5,8 @@
 //             dL_dW_l = dL_dZ_lᵀ·A_{l−1},  dL_db_l = Σ_rows dL_dZ_l,  dL_dA_{l−1} = dL_dZ_l·W_l
 #include "mlpcore/mlp.hpp"
 
+#include "dense.hpp"
+
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -46,8 +48,9 @@ void Workspace<S>::reserve(const MlpSpec& spec, Index n) {
   pre.resize(L);
   winner.resize(L);
   delta.resize(L);
-  Index widest = 0;
+  Index widest = 0, largest_weight = 0;
   for (Index l = 0; l < L; ++l) {
+    largest_weight = std::max(largest_weight, spec.sizes[l] * spec.dense_out(l));
     const Index units = spec.sizes[l + 1];
     const bool maxout = spec.activation(l) == Activation::Maxout;
     act[l].resize(cap * units);
@@ -57,6 +60,7 @@ void Workspace<S>::reserve(const MlpSpec& spec, Index n) {
     widest = std::max(widest, units);
   }
   scratch.resize(cap * widest);
+  transposed.resize(largest_weight);
   batch_x.resize(cap * spec.n_inputs());
   batch_t.resize(cap * spec.n_outputs());
   batch_w.resize(cap);
@@ -165,19 +169,18 @@ void BasicMlp<S>::forward_rows(const S* X, Index n, Workspace<S>& ws) const {
   const ActivationParams ap{m_spec.leaky_relu_slope, m_spec.elu_alpha};
   const S* in_data = scaled_input(X, n, ws);
   for (Index l = 0; l < m_spec.n_layers(); ++l) {
-    MatrixCMap<S> A_prev(in_data, n, m_layout.cols[l]);
     const Index units = m_spec.sizes[l + 1];
     const Activation a = m_spec.activation(l);
+    const Index in = m_layout.cols[l], rows = m_layout.rows[l];
+    const S* W = m_params.data() + m_layout.weight_offset[l];
+    const S* b = m_params.data() + m_layout.bias_offset[l];
     if (a == Activation::Maxout) {
-      MatrixMap<S> P(ws.pre[l].data(), n, m_layout.rows[l]);
-      P.noalias() = A_prev * weight(l).transpose();
-      P.rowwise() += bias(l).transpose();
-      maxout_forward<S>(P, m_spec.maxout_pieces, MatrixMap<S>(ws.act[l].data(), n, units), ws.winner[l].data());
+      detail::dense_forward<S>(in_data, n, in, W, b, rows, ws.pre[l].data(), ws.transposed.data());
+      maxout_forward<S>(MatrixCMap<S>(ws.pre[l].data(), n, rows), m_spec.maxout_pieces,
+                        MatrixMap<S>(ws.act[l].data(), n, units), ws.winner[l].data());
     } else {
-      MatrixMap<S> Z(ws.act[l].data(), n, units);
-      Z.noalias() = A_prev * weight(l).transpose();
-      Z.rowwise() += bias(l).transpose();
-      activation_forward<S>(a, ap, Z);
+      detail::dense_forward<S>(in_data, n, in, W, b, rows, ws.act[l].data(), ws.transposed.data());
+      activation_forward<S>(a, ap, MatrixMap<S>(ws.act[l].data(), n, units));
     }
     in_data = ws.act[l].data();
   }
@@ -190,24 +193,21 @@ void BasicMlp<S>::backward_rows(const S* X, Index n, Workspace<S>& ws) {
   const S* input = scales_input() ? ws.input.data() : X;
   for (Index l = m_spec.n_layers() - 1; l >= 0; --l) {
     const Index rows = m_layout.rows[l], cols = m_layout.cols[l];
-    MatrixCMap<S> dL_dZ(ws.delta[l].data(), n, rows);
-    MatrixCMap<S> A_prev(l == 0 ? input : ws.act[l - 1].data(), n, cols);
-    MatrixMap<S> dL_dW(m_grads.data() + m_layout.weight_offset[l], rows, cols);
-    VectorMap<S> dL_db(m_grads.data() + m_layout.bias_offset[l], rows);
-    dL_dW.noalias() = dL_dZ.transpose() * A_prev;
-    dL_db.noalias() = dL_dZ.colwise().sum().transpose();
+    const S* dL_dZ = ws.delta[l].data();
+    const S* A_prev = l == 0 ? input : ws.act[l - 1].data();
+    const S* W = m_params.data() + m_layout.weight_offset[l];
+    detail::dense_weight_grad<S>(dL_dZ, n, rows, A_prev, cols, m_grads.data() + m_layout.weight_offset[l],
+                                 m_grads.data() + m_layout.bias_offset[l], ws.transposed.data());
     if (l == 0) break;  // no gradient with respect to the input
     const Activation a = m_spec.activation(l - 1);
     MatrixCMap<S> Y(ws.act[l - 1].data(), n, cols);
     if (a == Activation::Maxout) {
-      MatrixMap<S> dL_dA(ws.scratch.data(), n, cols);
-      dL_dA.noalias() = dL_dZ * weight(l);
-      maxout_backward<S>(dL_dA, m_spec.maxout_pieces, ws.winner[l - 1].data(),
+      detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, ws.scratch.data());
+      maxout_backward<S>(MatrixCMap<S>(ws.scratch.data(), n, cols), m_spec.maxout_pieces, ws.winner[l - 1].data(),
                          MatrixMap<S>(ws.delta[l - 1].data(), n, m_layout.rows[l - 1]));
     } else {
-      MatrixMap<S> dL_dA(ws.delta[l - 1].data(), n, cols);
-      dL_dA.noalias() = dL_dZ * weight(l);
-      activation_backward<S>(a, ap, Y, dL_dA);  // now dL_dZ_{l−1}
+      detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, ws.delta[l - 1].data());
+      activation_backward<S>(a, ap, Y, MatrixMap<S>(ws.delta[l - 1].data(), n, cols));  // now dL_dZ_{l−1}
     }
   }
 }

@@ -21,6 +21,9 @@ def resolve_dtype(dtype) -> np.dtype:
 
 def as_matrix(X, dtype: np.dtype, name: str = "X", n_cols: int | None = None) -> np.ndarray:
     """X as a C-contiguous 2-D array of `dtype` (converted when needed; numeric types only)."""
+    if type(X) is np.ndarray and X.dtype == dtype and X.ndim == 2 and X.flags.c_contiguous and (
+            n_cols is None or X.shape[1] == n_cols):
+        return X  # the engine checks rows, columns and finiteness itself
     arr = np.asarray(X)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
@@ -37,6 +40,9 @@ def as_matrix(X, dtype: np.dtype, name: str = "X", n_cols: int | None = None) ->
 
 def as_targets(y, dtype: np.dtype, loss: str, n_outputs: int, n_rows: int) -> np.ndarray:
     """Targets in the engine's form: int32 labels (n,) for cross-entropy, else (n, outputs) floats."""
+    if type(y) is np.ndarray and y.ndim == 1 and y.dtype == np.int32 and y.flags.c_contiguous \
+            and loss == "cross_entropy" and y.shape[0] == n_rows:
+        return y  # the engine checks the label range
     arr = np.asarray(y)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"y must hold numbers (class indices or targets), got dtype {arr.dtype}")
@@ -50,10 +56,11 @@ def as_targets(y, dtype: np.dtype, loss: str, n_outputs: int, n_rows: int) -> np
                 raise ValueError("y contains NaN or infinity")
             if not np.all(arr == np.round(arr)):
                 raise ValueError("class labels must be integers; pass probability targets as (n, outputs)")
-        if arr.size and (arr.min() < 0 or arr.max() >= n_outputs):
-            bad = arr[(arr < 0) | (arr >= n_outputs)][0]
+        labels = np.ascontiguousarray(arr, dtype=np.int32)
+        if arr.dtype != np.int32 and not np.array_equal(labels, arr):  # values that int32 cannot hold
+            bad = arr[labels != arr][0]
             raise ValueError(f"label {bad} is out of range [0, {n_outputs})")
-        return np.ascontiguousarray(arr, dtype=np.int32)
+        return labels  # the engine checks the range
     if arr.ndim == 1:
         if n_outputs != 1:
             raise ValueError(f"y has shape {arr.shape}; loss '{loss}' needs (n, {n_outputs})")

@@ -243,7 +243,11 @@ def _write_outputs(folder, cfg, net, history, metrics, X_te, y_te, confusion, la
     with open(path("metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1, default=_json_default)
     if cfg.output.plots and len(history):
-        from . import plot
+        try:
+            from . import plot
+        except ImportError as e:
+            print(f"mlpcore: plots skipped ({e})", file=sys.stderr)
+            return files
 
         plot.learning_curves(history, path=path("curves.png"), title=f"{info['name']}")
         if net.n_inputs == 2 and not regression:

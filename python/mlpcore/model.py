@@ -17,6 +17,7 @@ LOSSES = {"cross_entropy": _core.Loss.cross_entropy,
           "binary_cross_entropy": _core.Loss.binary_cross_entropy,
           "mse": _core.Loss.mse}
 LOSS_FOR_OUTPUT = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy", "identity": "mse"}
+_OUTPUT_FOR_LOSS = {v: k for k, v in LOSS_FOR_OUTPUT.items()}
 _ENGINES = {"float32": _core.Mlp32, "float64": _core.Mlp64}
 
 
@@ -101,12 +102,14 @@ class MLP:
         self._net = _ENGINES[dt.name]([int(s) for s in sizes], acts, float(leaky_relu_slope), float(elu_alpha),
                                       int(maxout_pieces), output, init, int(seed), float(init_scale))
         self._dtype = dt
+        self._io = (int(sizes[0]), int(sizes[-1]))  # (n_inputs, n_outputs), cached for the hot path
 
     @classmethod
     def _wrap(cls, engine) -> "MLP":
         self = cls.__new__(cls)
         self._net = engine
         self._dtype = np.dtype(engine.dtype)
+        self._io = (engine.sizes[0], engine.sizes[-1])
         return self
 
     # -- description -----------------------------------------------------------------------------
@@ -147,11 +150,11 @@ class MLP:
 
     @property
     def n_inputs(self) -> int:
-        return self._net.sizes[0]
+        return self._io[0]
 
     @property
     def n_outputs(self) -> int:
-        return self._net.sizes[-1]
+        return self._io[1]
 
     @property
     def n_params(self) -> int:
@@ -318,18 +321,20 @@ class MLP:
 
     # -- training ---------------------------------------------------------------------------------
     def _loss(self, loss):
-        name = self.loss_name if loss is None else _choice(loss, tuple(LOSSES), "loss")
-        needed = {v: k for k, v in LOSS_FOR_OUTPUT.items()}[name]
-        if needed != self.output:
+        if loss is None:
+            return LOSS_FOR_OUTPUT[self._net.output]
+        name = _choice(loss, tuple(LOSSES), "loss")
+        needed = _OUTPUT_FOR_LOSS[name]
+        if needed != self._net.output:
             raise ValueError(f"loss '{name}' needs output='{needed}', but this model's output is "
                              f"'{self.output}'")
         return name
 
     def _batch(self, X, y, loss, sample_weight):
         name = self._loss(loss)
-        X = self._input(X)
-        t = as_targets(y, self._dtype, name, self.n_outputs, X.shape[0])
-        return name, X, t, as_weights(sample_weight, self._dtype, X.shape[0])
+        X = as_matrix(X, self._dtype, "X", self._io[0])
+        t = as_targets(y, self._dtype, name, self._io[1], X.shape[0])
+        return name, X, t, None if sample_weight is None else as_weights(sample_weight, self._dtype, X.shape[0])
 
     def loss(self, X, y, loss=None, sample_weight=None) -> float:
         """Mean loss on a batch (weighted by ``sample_weight`` when given); no gradient.
@@ -402,6 +407,7 @@ class MLP:
         net = _core.deserialize(state["model"])
         self._net = net
         self._dtype = np.dtype(net.dtype)
+        self._io = (net.sizes[0], net.sizes[-1])
 
 
 def load(path) -> MLP:

@@ -41,6 +41,7 @@ class Workspace {
   std::vector<std::vector<std::int32_t>> winner;    ///< maxout argmax (n × units)
   std::vector<Vector<S>> delta;                     ///< dL_dZ_l (n × dense_out)
   Vector<S> scratch;                                ///< dL_dA for maxout layers
+  Vector<S> transposed;                             ///< a transposed weight (small-layer kernels)
   // Gather buffers for the training loop.
   Vector<S> batch_x, batch_t, batch_w;
   std::vector<std::int32_t> batch_y;

@@ -1,0 +1,2 @@
+#include "check.hpp"
+CHECK_MAIN()
