@@ -132,7 +132,7 @@ def test_info():
 
 
 def test_digits_standardized_reaches_97_percent(tmp_path):
-    out = run("train", "--data", "digits", "--data.standardize", "true", "--hidden", "128", "--epochs", 60,
+    out = run("train", "--data", "digits", "--data.standardize", "true", "--hidden", "256,128", "--epochs", 60,
               "--json", "--out", tmp_path / "d")
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
@@ -146,7 +146,7 @@ def test_sigint_keeps_outputs(tmp_path):
     import signal
     import time
 
-    proc = subprocess.Popen([*CLI, "train", "--epochs", 100000, "--output.plots", "false", "--no-progress"],
+    proc = subprocess.Popen([*CLI, "train", "--epochs", "100000", "--output.plots", "false", "--no-progress"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for _ in range(3):  # the data/model/optimizer lines, printed before training starts
         assert proc.stdout.readline()

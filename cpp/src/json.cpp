@@ -126,6 +126,29 @@ class Parser {
     return cp;
   }
 
+  // Copies one multi-byte UTF-8 sequence whose lead byte c was just consumed; rejects stray
+  // continuation bytes, overlong forms, surrogates and code points past U+10FFFF.
+  void utf8_sequence(std::string& out, unsigned char c) {
+    int extra;
+    std::uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) { extra = 1; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { extra = 2; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { extra = 3; cp = c & 0x07; }
+    else fail("invalid UTF-8 in string");
+    out += char(c);
+    for (int i = 0; i < extra; ++i) {
+      if (m_pos >= m_s.size()) fail("invalid UTF-8 in string");
+      const unsigned char d = static_cast<unsigned char>(m_s[m_pos]);
+      if ((d & 0xC0) != 0x80) fail("invalid UTF-8 in string");
+      cp = (cp << 6) | (d & 0x3F);
+      out += char(d);
+      ++m_pos;
+    }
+    if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp < 0xE000))
+      fail("invalid UTF-8 in string");
+  }
+
   std::string string() {
     ++m_pos;  // opening quote
     std::string out;
@@ -134,6 +157,7 @@ class Parser {
       const unsigned char c = static_cast<unsigned char>(m_s[m_pos++]);
       if (c == '"') return out;
       if (c < 0x20) fail("control character in string");
+      if (c >= 0x80) { utf8_sequence(out, c); continue; }
       if (c != '\\') { out += char(c); continue; }
       if (m_pos >= m_s.size()) fail("unterminated escape");
       const char e = m_s[m_pos++];

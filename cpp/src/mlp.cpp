@@ -91,6 +91,13 @@ void ModelMeta::validate(const MlpSpec& spec) const {
                                   std::to_string(classes.size()) + " class labels");
     if (classes_kind != "int" && classes_kind != "str")
       throw std::invalid_argument("classes_kind must be 'int' or 'str', got '" + classes_kind + "'");
+    if (classes_kind == "int")
+      for (std::size_t i = 0; i < classes.size(); ++i) {
+        const std::string& c = classes[i];
+        const std::size_t d = !c.empty() && c[0] == '-' ? 1 : 0;
+        if (c.size() == d || c.size() > 19 || c.find_first_not_of("0123456789", d) != std::string::npos)
+          throw std::invalid_argument("classes[" + std::to_string(i) + "] = '" + c + "' is not an integer label");
+      }
   }
 }
 
@@ -130,6 +137,12 @@ void BasicMlp<S>::set_input_scaling(const std::vector<double>& mean, const std::
   probe.input_mean = mean;
   probe.input_scale = scale;
   probe.validate(m_spec);
+  for (std::size_t i = 0; i < mean.size(); ++i) {
+    if (!std::isfinite(static_cast<S>(mean[i])))
+      throw std::invalid_argument("input_mean[" + std::to_string(i) + "] overflows the model's dtype");
+    if (!std::isfinite(static_cast<S>(1.0 / scale[i])))
+      throw std::invalid_argument("input_scale[" + std::to_string(i) + "] is too small for the model's dtype");
+  }
   m_meta = std::move(probe);
   m_mean.resize(static_cast<Index>(mean.size()));
   m_inv_scale.resize(static_cast<Index>(scale.size()));

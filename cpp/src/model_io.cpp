@@ -108,6 +108,8 @@ std::string serialize(const BasicMlp<S>& net) {
   const MlpSpec& spec = net.spec();
   const ModelMeta& meta = net.meta();
   meta.validate(spec);
+  if (!net.params().allFinite())
+    throw std::invalid_argument("cannot save a model whose parameters contain NaN or infinity");
   // Metadata: strings only (safetensors' rule).
   std::vector<std::pair<std::string, std::string>> md;
   md.emplace_back("format", kFormatName);
@@ -275,8 +277,9 @@ Header parse_header(const char* header_text, std::uint64_t hlen, std::uint64_t d
     const std::string& k = get("maxout_pieces");
     if (k.empty() || k.size() > 3 || k.find_first_not_of("0123456789") != std::string::npos) bad("maxout_pieces '" + k + "' is not an integer");
     spec.maxout_pieces = std::stoi(k);
+    const std::string& output = get("output");
     try {
-      spec.output = output_from_string(get("output"));
+      spec.output = output_from_string(output);
       spec.validate();
     } catch (const std::invalid_argument& e) {
       bad(std::string("architecture: ") + e.what());

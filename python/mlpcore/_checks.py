@@ -34,8 +34,10 @@ def as_matrix(X, dtype: np.dtype, name: str = "X", n_cols: int | None = None) ->
         raise ValueError(f"{name} is empty (0 rows)")
     if n_cols is not None and arr.shape[1] != n_cols:
         raise ValueError(f"{name} has {arr.shape[1]} columns, model expects {n_cols}")
-    # NaN/inf are refused by the engine, which scans the data anyway.
-    return np.ascontiguousarray(arr, dtype=dtype)
+    # NaN/inf (including float64 values too large for float32) are refused by the engine, which
+    # scans the data anyway.
+    with np.errstate(over="ignore"):
+        return np.ascontiguousarray(arr, dtype=dtype)
 
 
 def as_targets(y, dtype: np.dtype, loss: str, n_outputs: int, n_rows: int) -> np.ndarray:

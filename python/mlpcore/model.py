@@ -84,7 +84,10 @@ class MLP:
         if isinstance(activation, str):
             acts = [activation] * n_hidden
         else:
-            acts = list(activation)
+            try:
+                acts = list(activation)
+            except TypeError:
+                raise ValueError(f"activation must be a name or a list of names, got {activation!r}") from None
             if len(acts) != n_hidden:
                 raise ValueError(f"activation lists {len(acts)} names but the network has {n_hidden} hidden layers")
         for a in acts:
