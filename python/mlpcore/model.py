@@ -189,8 +189,9 @@ class MLP:
             yield p[w_off:w_off + rows * cols].reshape(rows, cols), p[b_off:b_off + rows]
 
     def get_weights(self) -> list:
-        """Copies of each layer's ``(W, b)``: ``W`` shaped ``(out, in)`` (``(out*k, in)`` for a
-        maxout layer, each unit's k pieces in adjacent rows), ``b`` shaped ``(out,)``."""
+        """Copies of each layer's ``(W, b)``: ``W`` shaped ``(out, in)`` and ``b`` shaped ``(out,)``;
+        a maxout layer has one row and one bias per piece, ``(out*k, in)`` and ``(out*k,)``, each
+        unit's k pieces adjacent."""
         return [(w.copy(), b.copy()) for w, b in self._slices()]
 
     def set_weights(self, weights) -> None:
