@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from .metrics import confusion_counts
 from .config import ConfigError, RunConfig, dump_config, field_docs, from_dict, load_config, parse_value
 
 RUN_FILES = ("model.safetensors", "config.toml", "history.csv", "history.json", "metrics.json")
@@ -188,11 +189,7 @@ def cmd_train(args) -> int:
                "best_epoch": history.best_epoch, "samples_per_second": len(X_tr) * len(history) / max(seconds, 1e-9)}
     confusion = labels = None
     if not regression:
-        labels = net.classes
-        pred = net.predict(X_te)
-        index = {c: i for i, c in enumerate(labels.tolist())}
-        confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
-        np.add.at(confusion, ([index[v] for v in np.asarray(y_te).tolist()], [index[v] for v in pred.tolist()]), 1)
+        confusion, labels = confusion_counts(y_te, net.predict(X_te), labels=net.classes)
         metrics["confusion_matrix"] = {"labels": labels.tolist(), "matrix": confusion.tolist()}
 
     # Write everything into a temporary folder, then move it into place.

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import as_matrix, as_weights, check_number
+from .metrics import _positions
 from .model import LOSSES, MLP, _choice
 
 __all__ = [
@@ -354,25 +355,10 @@ class Trainer:
                                      f"({'1 sigmoid output' if n_classes == 2 and net.n_outputs == 1 else 'outputs'})")
                 classes = uniq
             net.classes = classes
-        idx = self._lookup(classes, arr)
+        idx = _positions(arr, classes, "y")
         if self.loss == "binary_cross_entropy":
             return np.ascontiguousarray(idx.reshape(-1, 1), dtype=net.dtype)
         return idx.astype(np.int32)
-
-    @staticmethod
-    def _lookup(classes, arr):
-        if classes.dtype.kind in "iu" and arr.dtype.kind not in "iubf":
-            raise ValueError(f"the model's classes are integers {classes.tolist()}; y holds {arr.dtype} labels")
-        key = arr.astype(classes.dtype) if classes.dtype.kind in "US" else arr
-        order = np.argsort(classes)
-        pos = np.searchsorted(classes, key, sorter=order)
-        pos = np.clip(pos, 0, len(classes) - 1)
-        idx = order[pos]
-        bad = classes[idx] != key
-        if np.any(bad):
-            unknown = np.unique(np.asarray(arr)[bad])[:5].tolist()
-            raise ValueError(f"y holds labels the model does not know: {unknown}; classes are {classes.tolist()}")
-        return idx
 
     # -- evaluation ----------------------------------------------------------------------------
     def _prepare(self, X, y, sample_weight=None):
