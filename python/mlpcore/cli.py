@@ -176,7 +176,9 @@ def cmd_train(args) -> int:
             f"{', standardized' if cfg.data.standardize else ''}")
     rep.say(f"model:     {'-'.join(map(str, sizes))} {act}, init {m_cfg.init}, {net.n_params} parameters, "
             f"{m_cfg.dtype}")
-    rep.say(f"optimizer: {opt!r}; batch {t_cfg.batch_size}, {t_cfg.epochs} epochs")
+    rep.say(f"optimizer: {opt!r}; batch {t_cfg.batch_size}, {t_cfg.epochs} epochs; validation: "
+            + (f"{t_cfg.validation_split:g} of the training split" if t_cfg.validation_split
+               else "the test split (monitoring only)"))
 
     t0 = time.perf_counter()
     history = trainer.fit(X_tr, y_tr)
