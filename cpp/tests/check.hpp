@@ -32,7 +32,7 @@ inline long& failure_count() {
   return count;
 }
 
-inline void report_failure(const char* file, int line, const std::string& message) {
+[[gnu::noinline]] inline void report_failure(const char* file, int line, const std::string& message) {
   std::fprintf(stderr, "%s:%d: FAILED: %s\n", file, line, message.c_str());
   ++failure_count();
 }
@@ -48,6 +48,19 @@ inline std::string show(double v) {
 
 /// |a − b| ≤ tol, with NaN never close to anything.
 inline bool close(double a, double b, double tol) { return std::fabs(a - b) <= tol; }
+
+[[gnu::noinline]] inline void check_close(const char* file, int line, const char* a_text, const char* b_text, double a,
+                        double b, double tol) {
+  if (close(a, b, tol)) return;
+  report_failure(file, line,
+                 std::string(a_text) + " = " + show(a) + ", " + b_text + " = " + show(b) + ", |diff| = " +
+                     show(std::fabs(a - b)) + " > tol " + show(tol));
+}
+
+[[gnu::noinline]] inline void report_throws(const char* file, int line, const char* expr, const char* type, const char* outcome,
+                          const std::string& what) {
+  report_failure(file, line, std::string(expr) + " (expected " + type + ") " + outcome + (what.empty() ? "" : " ") + what);
+}
 
 inline int run_all(int argc, char** argv) {
   long cases_run = 0;
@@ -101,38 +114,26 @@ inline int run_all(int argc, char** argv) {
   } while (0)
 
 /// Absolute tolerance: passes when |a − b| ≤ tol.
-#define CHECK_CLOSE(a, b, tol)                                                                 \
-  do {                                                                                         \
-    const double check_a_ = static_cast<double>(a), check_b_ = static_cast<double>(b);         \
-    const double check_tol_ = static_cast<double>(tol);                                        \
-    if (!::check::close(check_a_, check_b_, check_tol_))                                       \
-      ::check::report_failure(__FILE__, __LINE__,                                              \
-                              std::string(#a " = ") + ::check::show(check_a_) + ", " #b " = " + \
-                                  ::check::show(check_b_) + ", |diff| = " +                    \
-                                  ::check::show(std::fabs(check_a_ - check_b_)) +              \
-                                  " > tol " + ::check::show(check_tol_));                      \
-  } while (0)
+#define CHECK_CLOSE(a, b, tol) \
+  ::check::check_close(__FILE__, __LINE__, #a, #b, static_cast<double>(a), static_cast<double>(b), static_cast<double>(tol))
 
 /// Passes when expr throws an exception of type ExceptionType (or a subclass).
-#define CHECK_THROWS(expr, ExceptionType)                                                     \
-  do {                                                                                        \
-    bool check_caught_ = false;                                                               \
-    try {                                                                                     \
-      (void)(expr);                                                                           \
-    } catch (const ExceptionType&) {                                                          \
-      check_caught_ = true;                                                                   \
-    } catch (const std::exception& check_e_) {                                                \
-      ::check::report_failure(__FILE__, __LINE__,                                             \
-                              std::string(#expr " threw another exception than " #ExceptionType \
-                                          ": ") + check_e_.what());                           \
-      check_caught_ = true;                                                                   \
-    } catch (...) {                                                                           \
-      ::check::report_failure(__FILE__, __LINE__,                                             \
-                              #expr " threw a non-standard exception, not " #ExceptionType);  \
-      check_caught_ = true;                                                                   \
-    }                                                                                         \
-    if (!check_caught_)                                                                       \
-      ::check::report_failure(__FILE__, __LINE__, #expr " did not throw " #ExceptionType);    \
+#define CHECK_THROWS(expr, ExceptionType)                                                   \
+  do {                                                                                      \
+    const char* check_outcome_ = "did not throw";                                           \
+    std::string check_what_;                                                                \
+    try {                                                                                   \
+      (void)(expr);                                                                         \
+    } catch (const ExceptionType&) {                                                        \
+      check_outcome_ = nullptr;                                                             \
+    } catch (const std::exception& check_e_) {                                              \
+      check_outcome_ = "threw another exception:";                                          \
+      check_what_ = check_e_.what();                                                        \
+    } catch (...) {                                                                         \
+      check_outcome_ = "threw a non-standard exception";                                    \
+    }                                                                                       \
+    if (check_outcome_)                                                                     \
+      ::check::report_throws(__FILE__, __LINE__, #expr, #ExceptionType, check_outcome_, check_what_); \
   } while (0)
 
 /// A free-form failure with a message built by the caller.

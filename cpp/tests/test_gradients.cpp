@@ -471,8 +471,14 @@ TEST_CASE(network_gradients_mixed_layers_scaling_and_edge_batches) {
   const MlpSpec mixed = make_spec({4, 5, 3, 6, 2}, {Activation::Maxout, Activation::Elu, Activation::LeakyRelu}, Output::Softmax);
   const MlpSpec mixed2 = make_spec({3, 6, 5, 4, 3}, {Activation::Sigmoid, Activation::Relu, Activation::Tanh}, Output::Identity);
   const MlpSpec linear = make_spec({3, 2}, {}, Output::Softmax);  // no hidden layer: softmax regression
+  // Layers wider than 16 on both sides take the GEMM path of the dense products, one narrow
+  // side the row-wise kernels; these two nets cover every combination.
+  const MlpSpec wide = make_spec({20, 24, 18, 3}, {Activation::Maxout, Activation::Relu}, Output::Softmax);
+  const MlpSpec wide2 = make_spec({17, 33, 20, 2}, {Activation::Sigmoid, Activation::Elu}, Output::Softmax);
   std::uint64_t seed = 500;
   for (const LossCase& lc : kLosses) {
+    check_case(Case{wide, lc.loss, lc.targets, true, true, 6}, seed++);
+    check_case(Case{wide2, lc.loss, lc.targets, false, false, 5}, seed++);
     check_case(Case{mixed, lc.loss, lc.targets, true, true, 7}, seed++);
     check_case(Case{mixed2, lc.loss, lc.targets, false, true, 5}, seed++);
     check_case(Case{mixed, lc.loss, lc.targets, false, false, 1}, seed++);  // a single row
