@@ -1,81 +1,130 @@
 // SPDX-License-Identifier: MIT
 // Internal: the three products of a dense layer, choosing per shape between Eigen's GEMM and
-// row-wise kernels. Eigen's blocked GEMM pays packing costs that dominate when one dimension is
-// tiny (the 2 inputs or 4 outputs of the course's 2-128-4 net); there, a loop of contiguous
-// axpy / dot operations over rows is several times faster. All matrices are row-major.
+// row-wise loops. Eigen's blocked GEMM pays packing costs that dominate when one dimension is
+// tiny (the 2 inputs or 4 outputs of the course's 2-128-4 net); there, plain loops of
+// contiguous axpy / dot operations, which the compiler vectorises, are several times faster
+// (measured: 2-128-4 at batch 128 went from 33 to under 20 µs per training step).
+// All matrices are row-major; pointers do not alias (hence __restrict).
 #pragma once
+#include <algorithm>
+
+#include "mlpcore/activation.hpp"
 #include "mlpcore/types.hpp"
 
 namespace mlpcore::detail {
 
-/// Dimensions up to this use the row-wise kernels.
+/// Dimensions up to this use the row-wise loops.
 constexpr Index kSmallDim = 16;
+/// Rows per block when the row-wise loops fuse the activation (a block stays in L1 cache).
+constexpr Index kFuseRows = 16;
 
-/// Z = A·Wᵀ + b.  A: n × in, W: out × in, b: out, Z: n × out.  Wt: scratch of in·out values.
+/// Z = f(A·Wᵀ + b).  A: n × in, W: out × in, b: out, Z: n × out.  Wt: scratch of in·out values.
+/// f is the activation `act` (not Maxout; pass Identity to get the pre-activation).
 template <class S>
-void dense_forward(const S* A, Index n, Index in, const S* W, const S* b, Index out, S* Z, S* Wt) {
-  MatrixCMap<S> a(A, n, in), w(W, out, in);
-  MatrixMap<S> z(Z, n, out);
-  Eigen::Map<const Eigen::Matrix<S, 1, Eigen::Dynamic>> bias(b, out);
+void dense_forward(const S* __restrict A, Index n, Index in, const S* __restrict W, const S* __restrict b,
+                   Index out, S* __restrict Z, S* __restrict Wt, Activation act, const ActivationParams& ap) {
   if (in <= kSmallDim) {
-    // z_r = b + Σ_k a_rk · (Wᵀ)_k, each term a contiguous axpy over the outputs.
-    MatrixMap<S> wt(Wt, in, out);
-    wt = w.transpose();
-    for (Index r = 0; r < n; ++r) {
-      auto zr = z.row(r);
-      zr = bias;
-      for (Index k = 0; k < in; ++k) zr += a(r, k) * wt.row(k);
+    // z_r = b + Σ_k a_rk · (Wᵀ)_k: each term a contiguous axpy over the outputs.
+    for (Index k = 0; k < in; ++k)
+      for (Index j = 0; j < out; ++j) Wt[k * out + j] = W[j * in + k];
+    for (Index r0 = 0; r0 < n; r0 += kFuseRows) {
+      const Index r1 = std::min(n, r0 + kFuseRows);
+      for (Index r = r0; r < r1; ++r) {
+        S* __restrict zr = Z + r * out;
+        const S* ar = A + r * in;
+        for (Index j = 0; j < out; ++j) zr[j] = b[j];
+        for (Index k = 0; k < in; ++k) {
+          const S ak = ar[k];
+          const S* __restrict wk = Wt + k * out;
+          for (Index j = 0; j < out; ++j) zr[j] += ak * wk[j];
+        }
+      }
+      activation_forward<S>(act, ap, MatrixMap<S>(Z + r0 * out, r1 - r0, out));  // while in L1
     }
   } else if (out <= kSmallDim) {
-    // z_rj = b_j + a_r · w_j: contiguous dot products.
+    // z_rj = b_j + a_r · w_j: contiguous dot products (Eigen reduces them with SIMD).
+    MatrixCMap<S> a(A, n, in), w(W, out, in);
     for (Index r = 0; r < n; ++r)
-      for (Index j = 0; j < out; ++j) z(r, j) = bias(j) + a.row(r).dot(w.row(j));
+      for (Index j = 0; j < out; ++j) Z[r * out + j] = b[j] + a.row(r).dot(w.row(j));
+    activation_forward<S>(act, ap, MatrixMap<S>(Z, n, out));
   } else {
+    MatrixCMap<S> a(A, n, in), w(W, out, in);
+    MatrixMap<S> z(Z, n, out);
     z.noalias() = a * w.transpose();
-    z.rowwise() += bias;
+    z.rowwise() += Eigen::Map<const Eigen::Matrix<S, 1, Eigen::Dynamic>>(b, out);
+    activation_forward<S>(act, ap, z);
   }
 }
 
 /// dW = dZᵀ·A and db = Σ_rows dZ.  dZ: n × out, A: n × in, dW: out × in, db: out.
 /// Wt: scratch of in·out values.
 template <class S>
-void dense_weight_grad(const S* dZ, Index n, Index out, const S* A, Index in, S* dW, S* db, S* Wt) {
-  MatrixCMap<S> dz(dZ, n, out), a(A, n, in);
-  MatrixMap<S> dw(dW, out, in);
-  Eigen::Map<Eigen::Matrix<S, 1, Eigen::Dynamic>> dbias(db, out);
-  dbias.setZero();
-  for (Index r = 0; r < n; ++r) dbias += dz.row(r);  // contiguous rows, unlike a strided column sum
+void dense_weight_grad(const S* __restrict dZ, Index n, Index out, const S* __restrict A, Index in,
+                       S* __restrict dW, S* __restrict db, S* __restrict Wt) {
+  for (Index j = 0; j < out; ++j) db[j] = S(0);
+  for (Index r = 0; r < n; ++r) {  // contiguous rows, unlike a strided column sum
+    const S* __restrict dzr = dZ + r * out;
+    for (Index j = 0; j < out; ++j) db[j] += dzr[j];
+  }
   if (in <= kSmallDim) {
     // (dWᵀ)_k = Σ_r a_rk · dz_r, accumulated contiguously, then transposed once.
-    MatrixMap<S> acc(Wt, in, out);
-    acc.setZero();
-    for (Index r = 0; r < n; ++r)
-      for (Index k = 0; k < in; ++k) acc.row(k) += a(r, k) * dz.row(r);
-    dw = acc.transpose();
+    for (Index i = 0; i < in * out; ++i) Wt[i] = S(0);
+    for (Index r = 0; r < n; ++r) {
+      const S* __restrict dzr = dZ + r * out;
+      for (Index k = 0; k < in; ++k) {
+        const S ak = A[r * in + k];
+        S* __restrict acc = Wt + k * out;
+        for (Index j = 0; j < out; ++j) acc[j] += ak * dzr[j];
+      }
+    }
+    for (Index j = 0; j < out; ++j)
+      for (Index k = 0; k < in; ++k) dW[j * in + k] = Wt[k * out + j];
   } else if (out <= kSmallDim) {
     // dw_j = Σ_r dz_rj · a_r
-    dw.setZero();
-    for (Index r = 0; r < n; ++r)
-      for (Index j = 0; j < out; ++j) dw.row(j) += dz(r, j) * a.row(r);
+    for (Index i = 0; i < out * in; ++i) dW[i] = S(0);
+    for (Index r = 0; r < n; ++r) {
+      const S* __restrict ar = A + r * in;
+      for (Index j = 0; j < out; ++j) {
+        const S g = dZ[r * out + j];
+        S* __restrict dwj = dW + j * in;
+        for (Index k = 0; k < in; ++k) dwj[k] += g * ar[k];
+      }
+    }
   } else {
+    MatrixCMap<S> dz(dZ, n, out), a(A, n, in);
+    MatrixMap<S> dw(dW, out, in);
     dw.noalias() = dz.transpose() * a;
   }
 }
 
-/// dA = dZ·W.  dZ: n × out, W: out × in, dA: n × in.
+/// dA = (dZ·W) ⊙ f'(Y): the gradient through the layer and the previous layer's activation
+/// `act` (evaluated from that layer's outputs Y, n × in; pass Identity for dZ·W alone).
+/// dZ: n × out, W: out × in, dA: n × in.
 template <class S>
-void dense_input_grad(const S* dZ, Index n, Index out, const S* W, Index in, S* dA) {
-  MatrixCMap<S> dz(dZ, n, out), w(W, out, in);
-  MatrixMap<S> da(dA, n, in);
+void dense_input_grad(const S* __restrict dZ, Index n, Index out, const S* __restrict W, Index in,
+                      S* __restrict dA, const S* Y, Activation act, const ActivationParams& ap) {
   if (out <= kSmallDim) {
     // da_r = Σ_j dz_rj · w_j: contiguous axpys over the inputs.
-    for (Index r = 0; r < n; ++r) {
-      auto dar = da.row(r);
-      dar = dz(r, 0) * w.row(0);
-      for (Index j = 1; j < out; ++j) dar += dz(r, j) * w.row(j);
+    for (Index r0 = 0; r0 < n; r0 += kFuseRows) {
+      const Index r1 = std::min(n, r0 + kFuseRows);
+      for (Index r = r0; r < r1; ++r) {
+        S* __restrict dar = dA + r * in;
+        const S g0 = dZ[r * out];
+        for (Index k = 0; k < in; ++k) dar[k] = g0 * W[k];
+        for (Index j = 1; j < out; ++j) {
+          const S g = dZ[r * out + j];
+          const S* __restrict wj = W + j * in;
+          for (Index k = 0; k < in; ++k) dar[k] += g * wj[k];
+        }
+      }
+      activation_backward<S>(act, ap, MatrixCMap<S>(Y + r0 * in, r1 - r0, in),
+                             MatrixMap<S>(dA + r0 * in, r1 - r0, in));  // while in L1
     }
   } else {
+    MatrixCMap<S> dz(dZ, n, out), w(W, out, in);
+    MatrixMap<S> da(dA, n, in);
     da.noalias() = dz * w;
+    activation_backward<S>(act, ap, MatrixCMap<S>(Y, n, in), da);
   }
 }
 

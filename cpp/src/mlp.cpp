@@ -188,12 +188,12 @@ void BasicMlp<S>::forward_rows(const S* X, Index n, Workspace<S>& ws) const {
     const S* W = m_params.data() + m_layout.weight_offset[l];
     const S* b = m_params.data() + m_layout.bias_offset[l];
     if (a == Activation::Maxout) {
-      detail::dense_forward<S>(in_data, n, in, W, b, rows, ws.pre[l].data(), ws.transposed.data());
+      detail::dense_forward<S>(in_data, n, in, W, b, rows, ws.pre[l].data(), ws.transposed.data(),
+                               Activation::Identity, ap);
       maxout_forward<S>(MatrixCMap<S>(ws.pre[l].data(), n, rows), m_spec.maxout_pieces,
                         MatrixMap<S>(ws.act[l].data(), n, units), ws.winner[l].data());
     } else {
-      detail::dense_forward<S>(in_data, n, in, W, b, rows, ws.act[l].data(), ws.transposed.data());
-      activation_forward<S>(a, ap, MatrixMap<S>(ws.act[l].data(), n, units));
+      detail::dense_forward<S>(in_data, n, in, W, b, rows, ws.act[l].data(), ws.transposed.data(), a, ap);
     }
     in_data = ws.act[l].data();
   }
@@ -213,14 +213,14 @@ void BasicMlp<S>::backward_rows(const S* X, Index n, Workspace<S>& ws) {
                                  m_grads.data() + m_layout.bias_offset[l], ws.transposed.data());
     if (l == 0) break;  // no gradient with respect to the input
     const Activation a = m_spec.activation(l - 1);
-    MatrixCMap<S> Y(ws.act[l - 1].data(), n, cols);
     if (a == Activation::Maxout) {
-      detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, ws.scratch.data());
+      detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, ws.scratch.data(), ws.act[l - 1].data(),
+                                  Activation::Identity, ap);
       maxout_backward<S>(MatrixCMap<S>(ws.scratch.data(), n, cols), m_spec.maxout_pieces, ws.winner[l - 1].data(),
                          MatrixMap<S>(ws.delta[l - 1].data(), n, m_layout.rows[l - 1]));
     } else {
-      detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, ws.delta[l - 1].data());
-      activation_backward<S>(a, ap, Y, MatrixMap<S>(ws.delta[l - 1].data(), n, cols));  // now dL_dZ_{l−1}
+      // dL_dZ_{l−1} = (dL_dZ_l·W_l) ⊙ f'(A_{l−1})
+      detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, ws.delta[l - 1].data(), ws.act[l - 1].data(), a, ap);
     }
   }
 }

@@ -386,7 +386,7 @@ class MLP:
             then left unchanged).
         """
         name, X, t, w = self._batch(X, y, loss, sample_weight)
-        return self._net.train_step(X, t, w, LOSSES[name], optimizer._engine(self._dtype.name))
+        return self._net.train_step(X, t, w, LOSSES[name], optimizer._engine(self._net.dtype))
 
     # -- persistence -------------------------------------------------------------------------------
     def save(self, path) -> None:

@@ -23,6 +23,8 @@ class _Optimizer:
         return self._kinds[dtype](**self._engine_args())
 
     def _engine(self, dtype: str):
+        if dtype == self._dtype:  # the hot path: already bound
+            return self._state
         if self._state is None:
             self._state = self._make(dtype)
             self._dtype = dtype
