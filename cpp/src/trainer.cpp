@@ -3,6 +3,7 @@
 // workspace (contiguous rows for the GEMMs), then forward, backward and update.
 #include "mlpcore/trainer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
@@ -51,6 +52,13 @@ EpochResult train_epoch(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<S>
     // Gather rows (and their targets/weights) into the workspace.
     S* xb = ws.batch_x.data();
     for (Index r = 0; r < rows; ++r) {
+      // Rows sit at random places in a possibly large array: ask for a later row's first lines
+      // while copying this one, so the copy is not bound by memory latency.
+      if (r + 4 < rows) {
+        const char* ahead = reinterpret_cast<const char*>(contiguous ? X.data() + idx[r + 4] * in : X.row(idx[r + 4]).data());
+        for (std::size_t off = 0; off < std::min<std::size_t>(sizeof(S) * std::size_t(in), 1024); off += 64)
+          __builtin_prefetch(ahead + off);
+      }
       const S* src = contiguous ? X.data() + idx[r] * in : X.row(idx[r]).data();
       std::memcpy(xb + r * in, src, sizeof(S) * static_cast<std::size_t>(in));
     }

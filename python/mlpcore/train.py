@@ -494,8 +494,7 @@ class Trainer:
                 history._append(logs)
                 self.lr_schedule.update(logs)
                 if bar is not None:
-                    bar.set_postfix(self._postfix(logs, key), refresh=False)
-                    bar.update(1)
+                    bar.advance(logs, key)
                 stop = any(bool(cb(self, logs)) for cb in self.callbacks)
                 if es is not None:
                     value, better = _monitored(logs, es.monitor)
@@ -526,9 +525,34 @@ class Trainer:
     def _progress_bar(self):
         if not self.progress or self.epochs == 0:
             return None
+        return _ProgressBar(self.epochs)
+
+
+class _ProgressBar:
+    """A tqdm bar that is touched at most every `interval` seconds (and at the end), so short
+    epochs do not pay for formatting the live numbers every time."""
+
+    def __init__(self, total: int, interval: float = 0.1):
         from tqdm.auto import tqdm
 
-        return tqdm(total=self.epochs, unit="epoch", desc="train", dynamic_ncols=True, leave=True)
+        self._bar = tqdm(total=total, unit="epoch", desc="train", dynamic_ncols=True, leave=True)
+        self._total, self._interval = total, interval
+        self._done = self._pending = 0
+        self._last = 0.0
+
+    def advance(self, logs, key) -> None:
+        self._pending += 1
+        self._done += 1
+        now = time.perf_counter()
+        if now - self._last >= self._interval or self._done == self._total:
+            self._bar.set_postfix(self._postfix(logs, key), refresh=False)
+            self._bar.update(self._pending)
+            self._pending, self._last = 0, now
+
+    def close(self) -> None:
+        if self._pending:
+            self._bar.update(self._pending)
+        self._bar.close()
 
     @staticmethod
     def _postfix(logs, key):
