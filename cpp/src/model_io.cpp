@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The model file, in the safetensors layout: [u64 little-endian header length][JSON header]
 // [tensor bytes]. The only reader and writer of the format; Python calls these.
+// Longer than our usual file: the reader validates every header field of an untrusted file with
+// its own message, and keeping the whole format in one place is the point (STYLE §3).
 #include "mlpcore/model_io.hpp"
 
 #include <fcntl.h>
