@@ -8,6 +8,8 @@ import os
 import sys
 from dataclasses import dataclass, field, fields, replace
 
+from .model import ACTIVATIONS, INITS
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -31,7 +33,6 @@ def _f(default, kind, *, choices=None, low=None, high=None, low_open=False, high
 
 
 DATA_SOURCES = ("spiral", "xor", "moons", "circles", "blobs", "digits", "csv", "npz", "idx")
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout")
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,7 @@ class DataConfig:
 class ModelConfig:
     hidden: list = _f([128], "int_list", low=1, doc="hidden layer widths")
     activation: str = _f("relu", "str", choices=ACTIVATIONS, doc="hidden activation")
-    init: str = _f("he", "str", choices=("xavier", "normalized_xavier", "xavier_normal", "he", "he_uniform",
-                                          "random"), doc="weight initializer")
+    init: str = _f("he", "str", choices=INITS, doc="weight initializer")
     dtype: str = _f("float32", "str", choices=("float32", "float64"))
     leaky_relu_slope: float = _f(0.1, "float", low=0, high=1, low_open=True, high_open=True)
     elu_alpha: float = _f(1.0, "float", low=0, low_open=True)
