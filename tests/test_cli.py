@@ -160,3 +160,21 @@ def test_sigint_keeps_outputs(tmp_path):
     h = json.loads((folder / "history.json").read_text())
     assert h["interrupted"] is True and len(h["epoch"]) >= 1
     assert np.isfinite(mlpcore.load(folder / "model.safetensors").parameters).all()
+
+
+def test_predict_writes_every_output_of_a_multi_output_model(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    np.savez(tmp_path / "m.npz", X=X, y=np.c_[X.sum(1), X[:, 0] - X[:, 1]] + 0.01)
+    np.savez(tmp_path / "p.npz", X=X[:3])
+    out = run("train", "--data", "npz", "--data.path", "m.npz", "--epochs", 5, "--quiet",
+              "--output.plots", "false", "--out", "multi", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    res = run("predict", "multi/model.safetensors", "p.npz", "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    net = mlpcore.load(tmp_path / "multi" / "model.safetensors")
+    expected = net.predict(X[:3])
+    assert expected.shape == (3, 2)
+    got = np.array([[r["prediction_0"], r["prediction_1"]] for r in rows])
+    np.testing.assert_allclose(got, expected, rtol=1e-6)

@@ -6,7 +6,12 @@ def _main() -> int:
     if sys.argv[1:] == ["--cmakedir"]:
         from pathlib import Path
 
-        print(Path(__file__).resolve().parent / "share" / "cmake" / "mlpcore")
+        folder = Path(__file__).resolve().parent / "share" / "cmake" / "mlpcore"
+        if not folder.is_dir():
+            print(f"mlpcore: error: no C++ package at {folder} (it ships in an installed wheel, not in an "
+                  "editable install; use `cmake --install` of the source tree instead)", file=sys.stderr)
+            return 1
+        print(folder)
         return 0
     from .cli import main
 

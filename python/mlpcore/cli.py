@@ -296,14 +296,28 @@ def cmd_predict(args) -> int:
             X = z["X"]
     else:
         X = datasets.read_csv_features(args.input)
-    pred = net.predict(X)
-    header, columns = ["prediction"], [np.asarray(pred).reshape(len(X), -1)[:, 0]]
+    pred = np.asarray(net.predict(X))
+    if pred.ndim == 1:
+        header, columns = ["prediction"], [pred]
+    else:  # several outputs (multi-output regression, multi-label): one column each
+        header = [f"prediction_{j}" for j in range(pred.shape[1])]
+        columns = [pred[:, j] for j in range(pred.shape[1])]
     if net.output != "identity":
         proba = net.predict_proba(X)
         names = net.classes.tolist() if net.classes is not None else list(range(proba.shape[1]))
         if proba.shape[1] == len(names):
             header += [f"p_{c}" for c in names]
             columns += [proba[:, j] for j in range(proba.shape[1])]
+    if args.json:
+        rows = [{h: (c[i].item() if isinstance(c[i], np.generic) else c[i]) for h, c in zip(header, columns)}
+                for i in range(len(X))]
+        if args.output:
+            with open(args.output, "w") as f:
+                json.dump(rows, f)
+            print(json.dumps({"output": args.output, "rows": len(rows)}))
+        else:
+            print(json.dumps(rows))
+        return 0
     out = open(args.output, "w") if args.output else sys.stdout
     try:
         out.write(",".join(map(str, header)) + "\n")
@@ -313,6 +327,8 @@ def cmd_predict(args) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
+    if args.output and not args.quiet:
+        print(f"wrote {len(X)} predictions to {args.output}")
     return 0
 
 
@@ -322,7 +338,7 @@ def cmd_info(args) -> int:
     info = mlpcore.build_info()
     if args.json:
         print(json.dumps(info))
-    else:
+    elif not args.quiet:
         for k, v in info.items():
             print(f"{k}: {v}")
     return 0
@@ -410,7 +426,9 @@ def main(argv=None) -> int:
         return args.func(args)
     except (UsageError, ConfigError) as e:
         if debug:
-            raise
+            import traceback
+
+            traceback.print_exc()
         print(f"mlpcore: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
