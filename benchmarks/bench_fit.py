@@ -510,7 +510,8 @@ def wait_quiet(limit, window=5.0):
         calm = calm + 1 if cores < FOREIGN_WARN else 0
         if calm >= 2:
             return
-        print(f"waiting: other processes use {cores:.2f} cores", flush=True)
+        if not calm:
+            print(f"waiting: other processes use {cores:.2f} cores", flush=True)
     print(f"still busy after {limit:.0f} s; starting anyway", flush=True)
 
 
