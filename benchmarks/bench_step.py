@@ -13,19 +13,27 @@ synthetic batches, and times, in interleaved blocks so that machine noise hits e
 All use Adam(lr=1e-3, default betas), float32 and cross-entropy over integer labels. Results are a
 table on the terminal and, with ``--json PATH``, a JSON file with the machine and build details.
 
+Each configuration also records the arithmetic rate of the mlpcore step (multiply-adds of the
+forward pass, the weight gradients and the input gradients of all but the first layer, which no
+engine computes) and how many cores other processes kept busy while it ran: on a shared machine
+that number says which rows to distrust (``!!`` in the table).
+
 Usage::
 
-    python benchmarks/bench_step.py                 # full run (a few minutes)
+    python benchmarks/bench_step.py                 # full run (about 3.5 minutes on 2 cores)
     python benchmarks/bench_step.py --quick         # < 30 s smoke run
     python benchmarks/bench_step.py --json out.json --threads 1 2
+    python benchmarks/bench_step.py --wait-quiet 600  # shared machine: wait for idle CPUs first
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,6 +59,8 @@ CONFIGS = [
 ]
 # Minimum torch/mlpcore speed-up of the public train_step, per (name, batch).
 TARGETS = {("2-128-4", 128): 15.0, ("784-256-128-10", 128): 1.5, ("784-256-128-10", 1024): 1.5}
+OMP_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "MKL_NUM_THREADS")
+FOREIGN_WARN = 0.1  # cores used by other processes above which a configuration is flagged
 
 
 @dataclass
@@ -74,7 +84,8 @@ class Timing:
 
     def summary(self, batch: int) -> dict:
         med = statistics.median(self.per_step_us)
-        return {"engine": self.engine, "steps_per_block": self.steps_per_block, "blocks": len(self.per_step_us),
+        return {"engine": self.engine, "steps_per_block": self.steps_per_block,
+                "blocks": len(self.per_step_us),
                 "median_us": med, "min_us": min(self.per_step_us), "max_us": max(self.per_step_us),
                 "samples_per_s": batch / med * 1e6, "per_step_us": self.per_step_us}
 
@@ -83,7 +94,8 @@ class Timing:
 def _git(*args) -> str:
     try:
         here = os.path.dirname(os.path.abspath(__file__))
-        return subprocess.run(["git", *args], cwd=here, capture_output=True, text=True, check=True).stdout.strip()
+        done = subprocess.run(["git", *args], cwd=here, capture_output=True, text=True, check=True)
+        return done.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return ""
 
@@ -106,25 +118,102 @@ def _loadavg():
         return None
 
 
+def step_flops(sizes, batch) -> float:
+    """Floating-point operations of one training step (2 per multiply-add): Z = A·Wᵀ and
+    dL_dW = dL_dZᵀ·A for every layer, dL_dA = dL_dZ·W for every layer but the first."""
+    weights = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    return 2.0 * batch * (2 * sum(weights) + sum(weights[1:]))
+
+
+def _extension() -> dict:
+    """Which compiled engine was measured (the file, its size, time and hash): with modified
+    tracked files or an editable install, the commit alone does not say."""
+    path = getattr(mlpcore._core, "__file__", None)
+    if not path or not os.path.exists(path):
+        return {"path": path}
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    st = os.stat(path)
+    mtime = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(st.st_mtime))
+    return {"path": path, "bytes": st.st_size, "mtime": mtime, "sha256": digest[:16]}
+
+
+def _openmp_runtime():
+    """The OpenMP runtime(s) mapped into this process. mlpcore and PyTorch share one libgomp:
+    whichever was imported first supplies it."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "omp" in line.rsplit("/", 1)[-1]}
+    except OSError:
+        return None
+    return sorted(libs)
+
+
+class ForeignCpu:
+    """Cores kept busy by other processes between start() and stop(): the machine's busy time
+    (/proc/stat) minus this process's CPU time, over the wall time. None without /proc/stat."""
+
+    def start(self):
+        self._wall, self._busy0, self._own0 = time.perf_counter(), self._machine_busy(), self._own()
+        return self
+
+    def stop(self):
+        busy = self._machine_busy()
+        if busy is None or self._busy0 is None:
+            return None
+        wall = time.perf_counter() - self._wall
+        return max(0.0, ((busy - self._busy0) - (self._own() - self._own0)) / wall)
+
+    @staticmethod
+    def _machine_busy():
+        try:
+            with open("/proc/stat") as f:
+                ticks = [int(v) for v in f.readline().split()[1:9]]
+        except (OSError, ValueError):
+            return None
+        return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
+
+    @staticmethod
+    def _own():
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return ru.ru_utime + ru.ru_stime
+
+
+def wait_quiet(limit_seconds, window=3.0):
+    """Wait (at most `limit_seconds`) until two successive windows see other processes use fewer
+    than FOREIGN_WARN cores."""
+    deadline, calm = time.monotonic() + limit_seconds, 0
+    while time.monotonic() < deadline and calm < 2:
+        probe = ForeignCpu().start()
+        time.sleep(window)
+        cores = probe.stop()
+        if cores is None:
+            return
+        calm = calm + 1 if cores < FOREIGN_WARN else 0
+        if calm < 2:
+            print(f"waiting for idle CPUs: other processes use {cores:.2f} cores", flush=True)
+
+
 def environment() -> dict:
     env = {
         "commit": _git("rev-parse", "HEAD"),
         "tracked_files_modified": bool(_git("status", "--porcelain", "--untracked-files=no")),
         "mlpcore_version": mlpcore.__version__,
         "build_info": mlpcore.build_info(),
+        "extension": _extension(),
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "affinity_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "loadavg_start": _loadavg(),
-        "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "MKL_NUM_THREADS")
-                if k in os.environ},
+        "env": {k: os.environ[k] for k in OMP_ENV if k in os.environ},
     }
     if torch is not None:
         env["torch"] = torch.__version__
         env["torch_num_threads_default"] = torch.get_num_threads()
         env["torch_num_interop_threads"] = torch.get_num_interop_threads()
+    env["openmp_runtime"] = _openmp_runtime()
     return env
 
 
@@ -192,7 +281,8 @@ def build_engines(sizes, batch, xs, ys, mode, seed, with_torch):
 
     def run_epoch(epochs, state=[0]):
         for _ in range(epochs):
-            r = engine_epoch.train_epoch(X_epoch, y_epoch, None, loss_enum, adam_epoch, batch, True, seed, state[0])
+            r = engine_epoch.train_epoch(X_epoch, y_epoch, None, loss_enum, adam_epoch, batch, True, seed,
+                                         state[0])
             state[0] += 1
             assert r.batches == n_batches and not r.non_finite
     engines["mlpcore-epoch"] = run_epoch
@@ -288,6 +378,9 @@ def run(args) -> dict:
         for name, sizes, batch in CONFIGS:
             if args.configs and name not in args.configs:
                 continue
+            if args.wait_quiet > 0:
+                wait_quiet(args.wait_quiet)
+            foreign = ForeignCpu().start()
             mlpcore.set_num_threads(threads)
             if with_torch:
                 torch.set_num_threads(threads)
@@ -295,12 +388,16 @@ def run(args) -> dict:
             check = check_same_computation(sizes, xs, ys, args.seed) if with_torch else None
             engines, n_batches = build_engines(sizes, batch, xs, ys, mode, args.seed, with_torch)
             timings = measure(engines, mode, n_batches)
+            flops = step_flops(sizes, batch)
             entry = {"config": name, "sizes": sizes, "batch": batch, "threads": threads,
+                     "foreign_load_cores": foreign.stop(), "step_gflop": flops / 1e9,
                      "mlpcore_threads": mlpcore.get_num_threads(),
                      "torch_threads": torch.get_num_threads() if with_torch else None,
                      "n_params": mlpcore.MLP(sizes).n_params, "epoch_batches": n_batches,
                      "first_step_loss": check,
                      "engines": {k: t.summary(batch) for k, t in timings.items()}}
+            for summary in entry["engines"].values():
+                summary["gflop_per_s"] = flops / summary["median_us"] / 1e3
             if with_torch:
                 t_torch = entry["engines"]["torch"]["median_us"]
                 entry["ratio_torch_over"] = {k: t_torch / v["median_us"] for k, v in entry["engines"].items()
@@ -311,7 +408,8 @@ def run(args) -> dict:
                                                  "max": max(paired)}
                 target = TARGETS.get((name, batch))
                 entry["target"] = target
-                entry["target_met"] = None if target is None else entry["ratio_torch_over"]["mlpcore"] >= target
+                met = None if target is None else entry["ratio_torch_over"]["mlpcore"] >= target
+                entry["target_met"] = met
             report["results"].append(entry)
             print_entry(entry)
     report["environment"]["loadavg_end"] = _loadavg()
@@ -326,8 +424,9 @@ def print_header(env):
           f"native={bi.get('native')} openmp={bi.get('openmp')}  isa {bi.get('isa')}")
     if "torch" in env:
         print(f"torch {env['torch']} (default threads {env['torch_num_threads_default']})")
+    print(f"openmp runtime {', '.join(env.get('openmp_runtime') or ['?'])}")
     print(f"{'config':<16}{'batch':>6}{'thr':>4}  {'engine':<14}{'median µs':>11}{'min–max µs':>20}"
-          f"{'samples/s':>13}{'torch/x':>9}")
+          f"{'samples/s':>13}{'GFLOP/s':>9}{'torch/x':>9}")
 
 
 def print_entry(e):
@@ -335,7 +434,10 @@ def print_entry(e):
         ratio = e.get("ratio_torch_over", {}).get(name)
         print(f"{e['config']:<16}{e['batch']:>6}{e['threads']:>4}  {name:<14}{s['median_us']:>11.1f}"
               f"{s['min_us']:>10.1f}–{s['max_us']:<9.1f}{s['samples_per_s']:>13,.0f}"
+              f"{s['gflop_per_s']:>9.1f}"
               f"{'' if ratio is None else f'{ratio:>8.2f}x'}")
+    if e["foreign_load_cores"] is not None and e["foreign_load_cores"] > FOREIGN_WARN:
+        print(f"{'':<26}!! other processes kept {e['foreign_load_cores']:.2f} cores busy during these runs")
     if e.get("target") is not None:
         p = e["ratio_paired_mlpcore"]
         print(f"{'':<26}target torch/mlpcore >= {e['target']:g}x: "
@@ -352,6 +454,8 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, help="timed blocks per engine (default 15, quick 4)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-torch", action="store_true", help="time mlpcore only")
+    ap.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                    help="before each configuration, wait up to this long for idle CPUs")
     args = ap.parse_args(argv)
     if any(t < 1 for t in args.threads):
         ap.error("--threads must be positive")
