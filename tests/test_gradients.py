@@ -254,3 +254,50 @@ def test_float32_gradient_close_to_float64():
     _, g32 = net32.loss_and_grad(X.astype(np.float32), y)
     assert g32.dtype == np.float32
     assert relative_error(g32.astype(np.float64), g64) < 1e-5
+
+
+# -- the weight penalty (scikit-learn's alpha) ---------------------------------------------------------
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("activation", ["tanh", "maxout"])
+def test_weight_penalty_gradient_and_value(activation, weighted):
+    net, X, y, w = make_case([activation, "sigmoid"], "ce_labels", 7700, k=3, weighted=weighted)
+    alpha = 0.37
+    value0, grad0 = net.loss_and_grad(X, y, sample_weight=w)
+    net.weight_penalty = alpha
+    value, grad = net.loss_and_grad(X, y, sample_weight=w)
+    numeric = finite_difference_grad(net, X, y, "cross_entropy", w)
+    assert relative_error(grad, numeric) < TOL
+    assert elementwise_error(grad, numeric) < TOL
+    # Independent reference: alpha / (2 sum_w) * sum ||W||^2 on the weights only.
+    sum_w = X.shape[0] if w is None else w.sum()
+    weights = net.get_weights()
+    assert value == pytest.approx(value0 + 0.5 * alpha * sum((W ** 2).sum() for W, _ in weights) / sum_w,
+                                  rel=1e-12)
+    expected = []
+    for (W, b), (gW, gb) in zip(weights, _split(net, grad0)):
+        expected += [(gW + alpha / sum_w * W).ravel(), gb]  # biases are not penalised
+    np.testing.assert_allclose(grad, np.concatenate(expected), rtol=1e-12, atol=1e-14)
+    assert net.copy().weight_penalty == alpha
+
+
+def _split(net, flat):
+    """A flat gradient cut into [(dW, db), ...] with the shapes of net.get_weights()."""
+    out, at = [], 0
+    for W, b in net.get_weights():
+        out.append((flat[at:at + W.size].reshape(W.shape), flat[at + W.size:at + W.size + b.size]))
+        at += W.size + b.size
+    return out
+
+
+def test_weight_penalty_enters_the_training_step_and_is_checked():
+    net, X, y, _ = make_case(["relu"], "mse", 7800)
+    net.weight_penalty = 2.0
+    twin = net.copy()
+    opt = mlpcore.SGD(lr=0.1)
+    value = net.train_step(X, y, opt)
+    expected_value, grad = twin.loss_and_grad(X, y)
+    assert value == pytest.approx(expected_value, rel=1e-13)
+    np.testing.assert_allclose(net.parameters, twin.parameters - 0.1 * grad, rtol=1e-13, atol=1e-15)
+    for bad in (-1.0, float("nan"), float("inf"), "1"):
+        with pytest.raises(ValueError, match="weight_penalty"):
+            net.weight_penalty = bad

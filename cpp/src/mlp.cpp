@@ -226,6 +226,46 @@ void BasicMlp<S>::backward_rows(const S* X, Index n, Workspace<S>& ws) {
 }
 
 template <class S>
+void BasicMlp<S>::set_weight_penalty(double alpha) {
+  if (!std::isfinite(alpha) || alpha < 0)
+    throw std::invalid_argument("weight penalty must be finite and >= 0, got " + std::to_string(alpha));
+  m_penalty = alpha;
+}
+
+namespace {
+template <class S>
+double sample_weight_sum(Index n, const S* weights) {
+  if (!weights) return double(n);
+  double sum = 0;
+  for (Index i = 0; i < n; ++i) sum += double(weights[i]);
+  return sum;
+}
+}  // namespace
+
+template <class S>
+double BasicMlp<S>::penalty_value(Index n, const S* weights) const {
+  if (m_penalty == 0) return 0.0;
+  const double denom = sample_weight_sum(n, weights);
+  double sumsq = 0;
+  for (Index l = 0; l < m_spec.n_layers(); ++l)
+    sumsq += double(VectorCMap<S>(m_params.data() + m_layout.weight_offset[l], m_layout.rows[l] * m_layout.cols[l])
+                        .squaredNorm());
+  return 0.5 * m_penalty * sumsq / denom;
+}
+
+template <class S>
+double BasicMlp<S>::penalty_with_grad(Index n, const S* weights) {
+  if (m_penalty == 0) return 0.0;
+  const double value = penalty_value(n, weights);
+  const S c = S(m_penalty / sample_weight_sum(n, weights));
+  for (Index l = 0; l < m_spec.n_layers(); ++l) {
+    const Index size = m_layout.rows[l] * m_layout.cols[l], off = m_layout.weight_offset[l];
+    VectorMap<S>(m_grads.data() + off, size) += c * VectorCMap<S>(m_params.data() + off, size);
+  }
+  return value;
+}
+
+template <class S>
 MatrixMap<S> BasicMlp<S>::forward(const MatrixCRef<S>& X, Workspace<S>& ws) const {
   check_input(X, "X");
   ws.reserve(m_spec, X.rows());
@@ -260,8 +300,9 @@ double BasicMlp<S>::step_unchecked(const S* X, Index n, const TargetView<S>& t, 
   const double value = mlpcore::loss_and_grad<S>(loss, Z, t, weights, ws.delta[L - 1].data());
   if (!std::isfinite(value)) return value;  // caller decides; parameters untouched
   backward_rows(X, n, ws);
+  const double total = value + penalty_with_grad(n, weights);
   if (update) opt.step(VectorMap<S>(m_params.data(), m_params.size()), VectorCMap<S>(m_grads.data(), m_grads.size()));
-  return value;
+  return total;
 }
 
 template <class S>
@@ -281,7 +322,7 @@ double BasicMlp<S>::loss_and_grad(const MatrixCRef<S>& X, const TargetView<S>& t
   MatrixCMap<S> Z(ws.act[L - 1].data(), n, m_spec.n_outputs());
   const double value = mlpcore::loss_and_grad<S>(loss, Z, t, weights, ws.delta[L - 1].data());
   backward_rows(data, n, ws);
-  return value;
+  return value + penalty_with_grad(n, weights);
 }
 
 template <class S>
@@ -289,7 +330,7 @@ double BasicMlp<S>::loss(const MatrixCRef<S>& X, const TargetView<S>& t, const S
                          Workspace<S>& ws) const {
   validate_targets<S>(loss, X.rows(), m_spec.n_outputs(), t, weights);
   MatrixMap<S> Z = forward(X, ws);
-  return mlpcore::loss_and_grad<S>(loss, Z, t, weights, nullptr);
+  return mlpcore::loss_and_grad<S>(loss, Z, t, weights, nullptr) + penalty_value(X.rows(), weights);
 }
 
 template <class S>

@@ -147,6 +147,8 @@ void bind_one(py::module_& m, const char* name) {
       .def("set_input_scaling", [](Self& s, std::vector<double> mean, std::vector<double> scale) {
         s.net.set_input_scaling(mean, scale);
       })
+      .def_property("weight_penalty", [](const Self& s) { return s.net.weight_penalty(); },
+                    [](Self& s, double alpha) { s.net.set_weight_penalty(alpha); })
       .def_property_readonly("input_mean", [](const Self& s) { return s.net.meta().input_mean; })
       .def_property_readonly("input_scale", [](const Self& s) { return s.net.meta().input_scale; })
       .def("set_classes", [](Self& s, std::vector<std::string> classes, const std::string& kind) {

@@ -245,6 +245,23 @@ class MLP:
         return None if not mean else (np.array(mean), np.array(self._net.input_scale))
 
     @property
+    def weight_penalty(self) -> float:
+        """L2 penalty on the weights, not the biases (scikit-learn's ``alpha``); default 0.
+
+        With ``alpha > 0`` the training objective (``loss``, ``loss_and_grad``, ``train_step`` and
+        ``Trainer.fit``) is the data loss plus ``alpha / (2 * sum_w) * sum_l ||W_l||^2``, where
+        ``sum_w`` is the batch's sum of sample weights (its row count without them); every weight
+        gradient gains ``alpha / sum_w * W_l``. Unlike an optimizer's ``weight_decay`` it leaves
+        the biases alone and shrinks as batches grow. Kept by ``copy()``; not saved in model
+        files or pickles.
+        """
+        return self._net.weight_penalty
+
+    @weight_penalty.setter
+    def weight_penalty(self, alpha) -> None:
+        self._net.weight_penalty = check_number(alpha, "weight_penalty", low=0)
+
+    @property
     def classes(self):
         """Class labels stored with the model (an array of ints or strings), or ``None``."""
         labels = self._net.classes

@@ -100,6 +100,16 @@ class BasicMlp {
   void set_input_scaling(const std::vector<double>& mean, const std::vector<double>& scale);
   bool scales_input() const { return m_mean.size() != 0; }
 
+  /// L2 penalty on the weights, not the biases (scikit-learn's `alpha`). With alpha > 0 the
+  /// training objective of loss(), loss_and_grad(), train_step() and train_epoch() becomes
+  ///   data loss + alpha / (2·Σw) · Σ_l ‖W_l‖²
+  /// where Σw is the batch's sum of sample weights (its row count without weights), and each
+  /// weight gradient gains alpha / Σw · W_l. evaluate() reports the data loss alone. The
+  /// setting belongs to this object: it is not written to model files. Throws
+  /// std::invalid_argument for a negative or non-finite alpha.
+  void set_weight_penalty(double alpha);
+  double weight_penalty() const { return m_penalty; }
+
   /// Logits for X (n × n_inputs) written to the workspace; returns a view of them
   /// (n × n_outputs) valid until the workspace is used again. Throws on a wrong column count,
   /// n = 0, or non-finite X.
@@ -135,12 +145,17 @@ class BasicMlp {
   void backward_rows(const S* X, Index n, Workspace<S>& ws);
   const S* scaled_input(const S* X, Index n, Workspace<S>& ws) const;
   void check_input(const MatrixCRef<S>& X, const char* what) const;
+  /// The weight penalty's value for a batch of n rows (weights may be null); 0 when it is off.
+  double penalty_value(Index n, const S* weights) const;
+  /// The same value, also adding the penalty's gradient to grads().
+  double penalty_with_grad(Index n, const S* weights);
 
   MlpSpec m_spec;
   ParamLayout m_layout;
   Vector<S> m_params, m_grads;
   Vector<S> m_mean, m_inv_scale;  // cached in S for the hot path
   ModelMeta m_meta;
+  double m_penalty = 0.0;
 };
 
 using Mlp = BasicMlp<float>;
