@@ -262,6 +262,9 @@ def from_torch(module, *, output: str | None = None) -> MLP:
         if position + 1 == len(items):
             break
         key, nxt = items[position + 1]
+        if type(nxt) in (torch.nn.Linear, StandardizedLinear):
+            raise ValueError(f"{_describe(position + 1, key, nxt)} follows a Linear layer directly; put an "
+                             "activation between them (torch.nn.Identity() for none)")
         if position + 2 == len(items):  # after the last Linear: only an output module
             trailing = _output_kind(nxt, position + 1, key)
             if trailing is None:
@@ -271,8 +274,7 @@ def from_torch(module, *, output: str | None = None) -> MLP:
             break
         name = _hidden_activation(nxt, position + 1, key, seen)
         if name is None:
-            hint = " (use torch.nn.Identity() for no activation)" if type(nxt) is torch.nn.Linear else ""
-            raise ValueError(f"{_describe(position + 1, key, nxt)} is not a supported activation{hint}; "
+            raise ValueError(f"{_describe(position + 1, key, nxt)} is not a supported activation; "
                              f"supported: {_SUPPORTED}")
         activations.append(name)
         position += 2
