@@ -196,6 +196,20 @@ def test_dynamic_batch_dimension():
         (got,) = sess.run(None, {"input": X})
         assert got.shape == (n, 4)
         assert np.abs(got - net.forward(X)).max() <= ATOL
+    assert sess.run(None, {"input": np.zeros((0, 6), np.float32)})[0].shape == (0, 4)  # an empty batch
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_no_hidden_layer_and_a_single_output(dtype):
+    net = mlpcore.MLP([6, 1], output="sigmoid", dtype=dtype, seed=2)
+    net.set_input_scaling(np.arange(6.0), np.arange(1.0, 7.0))
+    model = mlpcore.onnx.to_onnx(net, output="probabilities")
+    assert op_types(model) == ["Sub", "Mul", "Gemm", "Sigmoid"]
+    X = inputs(net)
+    got = run(model, X)
+    assert got.shape == (N, 1)
+    assert np.abs(got - net.predict_proba(X)).max() <= ATOL
+    assert np.abs(got - reference_outputs(net, X, True)).max() <= ATOL
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

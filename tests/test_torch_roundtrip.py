@@ -200,6 +200,17 @@ def test_a_float64_network_with_trailing_sigmoid():
         mlpcore.MLP.from_torch(module.half())
 
 
+def test_no_hidden_layer():
+    net = mlpcore.MLP([6, 1], output="sigmoid", dtype="float64", seed=2)
+    module = net.to_torch(output="probabilities")
+    assert [type(m) for m in module] == [nn.Linear, nn.Sigmoid]
+    back = mlpcore.MLP.from_torch(module)
+    assert (back.sizes, back.activations, back.output) == ([6, 1], [], "sigmoid")
+    assert np.array_equal(back.parameters, net.parameters) and back.input_scaling is None
+    X = raw_inputs(net)
+    assert np.abs(torch_out(module, X) - net.predict_proba(X)).max() <= 1e-12
+
+
 def test_maxout_module():
     with pytest.raises(ValueError, match="pieces must be an int >= 2"):
         Maxout(1)

@@ -46,7 +46,7 @@ class _Graph:
         self.nodes.append(helper.make_node(op, list(inputs), [output], name=output, **attrs))
         return output
 
-    def activation(self, name: str, z: str, prefix: str, net: MLP) -> str:
+    def activation(self, name: str, z: str, prefix: str, net: MLP, units_out: int) -> str:
         out = f"{prefix}.out"
         double = self.dtype == np.float64
         if name == "identity":
@@ -72,8 +72,8 @@ class _Graph:
             return self.node("Where", [self.node("Greater", [z, zero], f"{prefix}.pos"), z, neg], out)
         if name == "maxout":
             # (n, units*k) -> (n, units, k), each unit's k pieces adjacent -> max over the pieces.
-            k = net.maxout_pieces
-            shape = self.const(f"{prefix}.shape", [0, -1, k], np.int64)
+            k, units = net.maxout_pieces, units_out
+            shape = self.const(f"{prefix}.shape", [0, units, k], np.int64)  # 0: keep the batch size
             pieces = self.node("Reshape", [z, shape], f"{prefix}.pieces")
             if self.opset < 18:  # axes became an input in opset 18
                 return self.node("ReduceMax", [pieces], out, axes=[2], keepdims=0)
@@ -191,7 +191,7 @@ def to_onnx(net: MLP, *, opset: int = 17, output: str = "logits", fold_input_sca
             x = g.node("Gemm", [x, W_name, b_name], logits, transB=1)
         else:
             z = g.node("Gemm", [x, W_name, b_name], f"{index}.linear", transB=1)
-            x = g.activation(activations[layer], z, f"{index + 1}", net)
+            x = g.activation(activations[layer], z, f"{index + 1}", net, net.sizes[layer + 1])
     if output == "probabilities":
         if net.output == "softmax":
             g.node("Softmax", [x], output_name, axis=-1)
