@@ -430,6 +430,20 @@ class MLP:
         self._dtype = np.dtype(net.dtype)
         self._io = (net.sizes[0], net.sizes[-1])
 
+    # -- PyTorch (optional extra `torch`) ---------------------------------------------------------
+    def to_torch(self, output="logits"):
+        """A ``torch.nn.Sequential`` computing this model; see :func:`mlpcore.torch.to_torch`."""
+        from .torch import to_torch
+
+        return to_torch(self, output=output)
+
+    @classmethod
+    def from_torch(cls, module, *, output=None) -> "MLP":
+        """A model read from a ``torch.nn.Sequential``; see :func:`mlpcore.torch.from_torch`."""
+        from .torch import from_torch
+
+        return from_torch(module, output=output)
+
 
 def load(path) -> MLP:
     """Read a model file written by :meth:`MLP.save` (or by the C++ API).
