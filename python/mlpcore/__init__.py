@@ -71,8 +71,9 @@ def set_num_threads(n: int) -> None:
 
 
 def __getattr__(name):
-    # Submodules on first use: `mlpcore.datasets`, `mlpcore.plot` (matplotlib is optional).
-    if name in ("datasets", "plot", "config"):
+    # Submodules on first use: `mlpcore.datasets`, `mlpcore.plot` (matplotlib is optional),
+    # `mlpcore.onnx` and `mlpcore.torch` (their extras are optional).
+    if name in ("datasets", "plot", "config", "onnx", "torch", "sklearn"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
