@@ -9,6 +9,6 @@ training loops run in C++ (whole epochs per call, the GIL released); docs/sklear
 differs. Importing this module needs scikit-learn (``pip install mlpcore[sklearn]``).
 """
 from ._mlp import MLPClassifier, MLPRegressor
-# from ._perceptron import Perceptron
+from ._perceptron import Perceptron
 
 __all__ = ["MLPClassifier", "MLPRegressor", "Perceptron"]
