@@ -90,7 +90,8 @@ template <class S>
 PerceptronEpoch BasicPerceptron<S>::train_epoch(const MatrixCRef<S>& X, const std::int32_t* labels,
                                                 const S* sample_weight, const double* positive_weight,
                                                 const double* negative_weight, const std::uint8_t* active,
-                                                bool shuffle, std::uint64_t seed, std::uint64_t epoch) {
+                                                bool shuffle, std::uint64_t seed, std::uint64_t epoch,
+                                                const std::uint64_t* row_keys) {
   const Index n = X.rows(), F = m_w.cols(), K = m_w.rows();
   if (n == 0) throw std::invalid_argument("X is empty (0 rows)");
   if (X.cols() != F)
@@ -112,23 +113,23 @@ PerceptronEpoch BasicPerceptron<S>::train_epoch(const MatrixCRef<S>& X, const st
       if (cw && !(std::isfinite(cw[k]) && cw[k] >= 0))
         throw std::invalid_argument("class weights must be finite and >= 0, got " + std::to_string(cw[k]));
 
-  // Visiting order. Shuffled, each row's key mixes its content (features and label) with
-  // (seed, epoch): identical rows get equal keys and are visited back to back, which makes a
-  // weight of w the same as w copies, and the row order of X irrelevant. Ties keep row order.
+  // Visiting order. Shuffled, each row's epoch key mixes its content key (features and label)
+  // with (seed, epoch): identical rows get equal keys and are visited back to back, which makes
+  // a weight of w the same as w copies, and the row order of X irrelevant. Ties keep row order.
   m_order.resize(static_cast<std::size_t>(n));
-  for (Index i = 0; i < n; ++i) m_order[static_cast<std::size_t>(i)] = i;
   if (shuffle) {
-    const std::uint64_t stream = Rng::derive(seed, epoch);
-    m_keys.resize(static_cast<std::size_t>(n));
-    for (Index i = 0; i < n; ++i) {
-      std::uint64_t h = mix64(stream ^ std::uint64_t(std::uint32_t(labels[i])));
-      const S* row = X.row(i).data();
-      for (Index j = 0; j < F; ++j) h = mix64(h ^ bits_of(row[j]));
-      m_keys[static_cast<std::size_t>(i)] = h;
+    std::vector<std::uint64_t> computed;
+    if (!row_keys) {
+      computed = BasicPerceptron<S>::row_keys(X, labels);
+      row_keys = computed.data();
     }
-    std::stable_sort(m_order.begin(), m_order.end(), [&](Index a, Index b) {
-      return m_keys[static_cast<std::size_t>(a)] < m_keys[static_cast<std::size_t>(b)];
-    });
+    const std::uint64_t stream = Rng::derive(seed, epoch);
+    m_sort.resize(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) m_sort[static_cast<std::size_t>(i)] = {mix64(row_keys[i] ^ stream), i};
+    std::sort(m_sort.begin(), m_sort.end());
+    for (Index i = 0; i < n; ++i) m_order[static_cast<std::size_t>(i)] = m_sort[static_cast<std::size_t>(i)].second;
+  } else {
+    for (Index i = 0; i < n; ++i) m_order[static_cast<std::size_t>(i)] = i;
   }
 
   PerceptronEpoch result;
@@ -171,6 +172,21 @@ PerceptronEpoch BasicPerceptron<S>::train_epoch(const MatrixCRef<S>& X, const st
     }
   }
   return result;
+}
+
+template <class S>
+std::vector<std::uint64_t> BasicPerceptron<S>::row_keys(const MatrixCRef<S>& X, const std::int32_t* labels) {
+  const Index n = X.rows(), F = X.cols();
+  std::vector<std::uint64_t> keys(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) {
+    // A sum of independently mixed (position, value) words: no serial dependency between
+    // features, so the loop pipelines; then one more mix with the label.
+    const S* row = X.row(i).data();
+    std::uint64_t h = 0;
+    for (Index j = 0; j < F; ++j) h += mix64(bits_of(row[j]) + 0x9e3779b97f4a7c15ULL * std::uint64_t(j + 1));
+    keys[static_cast<std::size_t>(i)] = mix64(h ^ (std::uint64_t(std::uint32_t(labels[i])) << 32));
+  }
+  return keys;
 }
 
 template class BasicPerceptron<float>;

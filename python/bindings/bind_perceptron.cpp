@@ -49,21 +49,36 @@ void bind_one(py::module_& m, const char* name) {
                              const py::array_t<std::int32_t, py::array::c_style>& labels,
                              const py::object& sample_weight, const py::object& positive_weight,
                              const py::object& negative_weight, const py::object& active, bool shuffle,
-                             std::uint64_t seed, std::uint64_t epoch) {
+                             std::uint64_t seed, std::uint64_t epoch, const py::object& row_keys) {
         if (labels.ndim() != 1 || labels.shape(0) != X.rows())
           throw std::invalid_argument("labels must have shape (" + std::to_string(X.rows()) + ",)");
         const S* sw = optional_ptr<S>(sample_weight, X.rows(), "sample_weight");
         const double* pos = optional_ptr<double>(positive_weight, p.n_units(), "positive_weight");
         const double* neg = optional_ptr<double>(negative_weight, p.n_units(), "negative_weight");
         const std::uint8_t* act = optional_ptr<std::uint8_t>(active, p.n_units(), "active");
+        const std::uint64_t* keys = optional_ptr<std::uint64_t>(row_keys, X.rows(), "row_keys");
         PerceptronEpoch r;
         {
           py::gil_scoped_release release;  // only raw pointers below; the caller holds the arrays
-          r = p.train_epoch(X, labels.data(), sw, pos, neg, act, shuffle, seed, epoch);
+          r = p.train_epoch(X, labels.data(), sw, pos, neg, act, shuffle, seed, epoch, keys);
         }
         return py::make_tuple(r.loss, r.presentations, r.updates);
       }, py::arg("X").noconvert(), py::arg("labels"), py::arg("sample_weight"), py::arg("positive_weight"),
-         py::arg("negative_weight"), py::arg("active"), py::arg("shuffle"), py::arg("seed"), py::arg("epoch"));
+         py::arg("negative_weight"), py::arg("active"), py::arg("shuffle"), py::arg("seed"), py::arg("epoch"),
+         py::arg("row_keys") = py::none())
+      .def_static("row_keys", [](const Eigen::Ref<const RowMatrix<S>>& X,
+                                 const py::array_t<std::int32_t, py::array::c_style>& labels) {
+        if (labels.ndim() != 1 || labels.shape(0) != X.rows())
+          throw std::invalid_argument("labels must have shape (" + std::to_string(X.rows()) + ",)");
+        std::vector<std::uint64_t> keys;
+        {
+          py::gil_scoped_release release;
+          keys = P::row_keys(X, labels.data());
+        }
+        py::array_t<std::uint64_t> out(static_cast<py::ssize_t>(keys.size()));
+        std::copy(keys.begin(), keys.end(), out.mutable_data());
+        return out;
+      }, py::arg("X").noconvert(), py::arg("labels"));
 }
 
 }  // namespace

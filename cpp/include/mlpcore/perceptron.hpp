@@ -7,6 +7,7 @@
 /// binary problem).
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "types.hpp"
@@ -57,13 +58,18 @@ class BasicPerceptron {
   /// the sample; weight 0 skips it. Unit k's step is further scaled by `positive_weight[k]` or
   /// `negative_weight[k]` (class weights) by its target. Units with `active[k] == 0` are left
   /// alone (null: all active). With `shuffle`, samples are visited in an order drawn from
-  /// (seed, epoch) and each row's content, so the order of rows in X, and duplicated rows
-  /// versus weights, do not change the result; otherwise in row order.
+  /// (seed, epoch) and each row's content key (`row_keys`, n values from row_keys(); null
+  /// computes them), so the order of rows in X, and duplicated rows versus weights, do not
+  /// change the result; otherwise in row order.
   /// Throws std::invalid_argument on shape mismatches, labels out of range, NaN/inf, negative weights.
   PerceptronEpoch train_epoch(const MatrixCRef<S>& X, const std::int32_t* labels, const S* sample_weight,
                               const double* positive_weight, const double* negative_weight,
                               const std::uint8_t* active, bool shuffle, std::uint64_t seed,
-                              std::uint64_t epoch);
+                              std::uint64_t epoch, const std::uint64_t* row_keys = nullptr);
+
+  /// A 64-bit key per row of X (n × F) and its label: equal rows get equal keys. Computing them
+  /// once per data set saves train_epoch from hashing every row every epoch.
+  static std::vector<std::uint64_t> row_keys(const MatrixCRef<S>& X, const std::int32_t* labels);
 
  private:
   // One presentation of row x to unit k with target t (0/1) and step scale `scale`; returns the
@@ -76,7 +82,7 @@ class BasicPerceptron {
   std::vector<double> m_u;    // L1: total penalty each weight could have received so far, per unit
   RowMatrix<double> m_q;      // L1: penalty each weight actually received (K × F)
   std::vector<Index> m_order;  // visiting order, reused across epochs
-  std::vector<std::uint64_t> m_keys;
+  std::vector<std::pair<std::uint64_t, Index>> m_sort;  // (epoch key, row) while shuffling
 };
 
 using Perceptron = BasicPerceptron<float>;

@@ -212,6 +212,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                                  f"({n_units},), got {intercept_init.shape}")
             engine.bias[...] = intercept_init
         labels = np.searchsorted(self.classes_, y).astype(np.int32)
+        keys = type(engine).row_keys(X, labels) if self.shuffle else None
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         active = np.ones(n_units, dtype=np.uint8)
         best = np.full(n_units, np.inf)
@@ -221,7 +222,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         start = time.perf_counter()
         for epoch in range(epochs):
             losses, presentations, _ = engine.train_epoch(X, labels, sample_weight, positive, negative, active,
-                                                          bool(self.shuffle), seed, first_epoch + epoch)
+                                                          bool(self.shuffle), seed, first_epoch + epoch, keys)
             losses = np.asarray(losses)
             unit_epochs += active.astype(bool)
             if self.tol is not None and epochs > 1:
