@@ -229,10 +229,13 @@ class Perceptron32:
     @property
     def bias(self) -> _F32:
         """Live (n_units,) view."""
+    @staticmethod
+    def row_keys(X: _F32, labels: NDArray[np.int32]) -> NDArray[np.uint64]:
+        """One content key per row (equal rows, equal keys) for train_epoch's shuffling."""
     def train_epoch(self, X: _F32, labels: NDArray[np.int32], sample_weight: _F32 | None,
                     positive_weight: _F64 | None, negative_weight: _F64 | None,
                     active: NDArray[np.uint8] | None, shuffle: bool, seed: SupportsInt,
-                    epoch: SupportsInt) -> tuple[list[float], float, int]:
+                    epoch: SupportsInt, row_keys: NDArray[np.uint64] | None = None) -> tuple[list[float], float, int]:
         """One epoch (GIL released): per-unit loss sums, presentations (sum of weights), updates."""
 
 class Perceptron64:
@@ -243,10 +246,13 @@ class Perceptron64:
     def weights(self) -> _F64: ...
     @property
     def bias(self) -> _F64: ...
+    @staticmethod
+    def row_keys(X: _F64, labels: NDArray[np.int32]) -> NDArray[np.uint64]:
+        """One content key per row (equal rows, equal keys) for train_epoch's shuffling."""
     def train_epoch(self, X: _F64, labels: NDArray[np.int32], sample_weight: _F64 | None,
                     positive_weight: _F64 | None, negative_weight: _F64 | None,
                     active: NDArray[np.uint8] | None, shuffle: bool, seed: SupportsInt,
-                    epoch: SupportsInt) -> tuple[list[float], float, int]: ...
+                    epoch: SupportsInt, row_keys: NDArray[np.uint64] | None = None) -> tuple[list[float], float, int]: ...
 
 def load(path: str) -> Mlp32 | Mlp64:
     """Read a model file; raises ModelFormatError (a ValueError) or IoError (an OSError)."""
