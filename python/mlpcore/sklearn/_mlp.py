@@ -24,7 +24,6 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils import shuffle as _shuffle
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
@@ -236,8 +235,11 @@ class _BaseMLP(BaseEstimator):
             for _ in range(self.max_iter):
                 Xe, te, we = X_train, t_train, sw_train
                 if self.shuffle:
-                    # The order scikit-learn would draw; the engine then runs the epoch in that order.
-                    sample_idx = _shuffle(sample_idx, random_state=self._random_state)
+                    # The draw sklearn.utils.shuffle(sample_idx, random_state=...) makes, without its
+                    # per-call checks; the engine then runs the epoch in that order.
+                    perm = np.arange(n_samples)
+                    self._random_state.shuffle(perm)
+                    sample_idx = sample_idx[perm]
                     Xe, te = X_train.take(sample_idx, axis=0), t_train.take(sample_idx, axis=0)
                     we = None if sw_train is None else sw_train.take(sample_idx)
                 result = engine.train_epoch(Xe, te, we, loss, optimizer, batch_size, False, 0, 0)
