@@ -4,13 +4,15 @@ Longer than the usual module: both estimators share one training loop that follo
 scikit-learn's epoch logic step by step (initialisation, validation split, shuffling, stopping
 rules, learning-rate schedules), and splitting it would scatter that correspondence.
 
-How the objective maps onto the engine. The engine's losses differ from scikit-learn's by a
-constant factor ``k`` (engine = k * scikit-learn): 1 for softmax cross-entropy, ``1/n_outputs``
-for logistic outputs (the engine averages binary cross-entropy over outputs, scikit-learn sums),
-2 for squared error (scikit-learn halves it). Training the engine's loss with the weight penalty
-``k * alpha`` minimises ``k`` times scikit-learn's objective, so gradients are ``k`` times
-scikit-learn's: Adam with ``eps = k * epsilon`` takes the same steps, SGD uses ``lr / k``, and
-reported losses are divided by ``k``.
+How the objective maps onto the engine. The engine's data-loss gradients are a constant ``k``
+times scikit-learn's: 1 for softmax cross-entropy, ``1/n_outputs`` for logistic outputs (the
+engine averages binary cross-entropy over outputs, scikit-learn sums), and ``2/n_outputs`` for
+squared error (scikit-learn's gradient is that of half the squared error summed over outputs).
+With the weight penalty ``k * alpha`` the engine's gradients are ``k`` times scikit-learn's: Adam
+with ``eps = k * epsilon`` takes the same steps and SGD uses ``lr / k``. Reported losses are the
+engine's divided by ``k``, except for squared error with several outputs, where scikit-learn's
+reported loss averages (not sums) over outputs: there the data part is the engine's halved, and
+the L2 part is estimated from the weights at the start and end of the epoch.
 """
 from __future__ import annotations
 
@@ -108,8 +110,22 @@ class _BaseMLP(BaseEstimator):
 
     # -- fitting ----------------------------------------------------------------------------------
     def _loss_factor(self) -> float:
-        """k with engine loss = k * scikit-learn loss (see the module docstring)."""
-        return {"softmax": 1.0, "logistic": 1.0 / self.n_outputs_, "identity": 2.0}[self.out_activation_]
+        """k with engine gradient = k * scikit-learn gradient (see the module docstring)."""
+        return {"softmax": 1.0, "logistic": 1.0, "identity": 2.0}[self.out_activation_] / (
+            1.0 if self.out_activation_ == "softmax" else self.n_outputs_)
+
+    def _weights_sumsq(self) -> float:
+        return float(sum(np.dot(w.ravel(), w.ravel()) for w in self.coefs_))
+
+    def _reported_loss(self, engine_loss, k, sumsq_before, n_batches, n_samples, weight_sum) -> float:
+        if self.out_activation_ != "identity" or self.n_outputs_ == 1 or self.alpha == 0:
+            return engine_loss / k
+        # Squared error, several outputs: engine = 2 * data + (2 / C) * l2 while scikit-learn
+        # reports data + l2, with l2 averaged over the epoch's batches (each alpha / (2 * sum_w_b)
+        # * ||W||^2, weighted by its rows); ||W||^2 taken as the mean of the epoch's ends.
+        sumsq = 0.5 * (sumsq_before + self._weights_sumsq())
+        l2 = self.alpha * sumsq * n_batches * (n_samples / weight_sum) / (2.0 * n_samples)
+        return engine_loss / 2.0 + l2 * (1.0 - 1.0 / self.n_outputs_)
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         if self.solver == "lbfgs":
@@ -229,6 +245,9 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         loss = getattr(_core.Loss, _ENGINE_OUTPUT[self.out_activation_][1])
+        n_batches = -(-n_samples // batch_size)
+        weight_sum = n_samples if sw_train is None else float(sw_train.sum())
+        track_l2 = self.out_activation_ == "identity" and self.n_outputs_ > 1 and self.alpha > 0
         engine, optimizer = self._net._net, self._optimizer._engine(dtype.name)
         try:
             self.n_iter_ = 0
@@ -242,11 +261,12 @@ class _BaseMLP(BaseEstimator):
                     sample_idx = sample_idx[perm]
                     Xe, te = X_train.take(sample_idx, axis=0), t_train.take(sample_idx, axis=0)
                     we = None if sw_train is None else sw_train.take(sample_idx)
+                sumsq = self._weights_sumsq() if track_l2 else 0.0
                 result = engine.train_epoch(Xe, te, we, loss, optimizer, batch_size, False, 0, 0)
                 if result.non_finite:
                     raise ValueError(_NON_FINITE)
                 self.n_iter_ += 1
-                self.loss_ = result.loss / k
+                self.loss_ = self._reported_loss(result.loss, k, sumsq, n_batches, n_samples, weight_sum)
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
