@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CPP_TESTS = ("test_gradients", "test_optimizer", "test_model_io", "test_no_alloc")
+CPP_TESTS = ("test_gradients", "test_optimizer", "test_model_io", "test_no_alloc", "test_perceptron")
 
 
 def _tool(name: str, module: str, attr: str) -> str:

@@ -160,6 +160,11 @@ class Mlp32:
     metadata: dict[str, str]
     weight_penalty: float
     def save(self, arg0: str) -> None: ...
+    @property
+    def weight_penalty(self) -> float:
+        """L2 penalty on the weights (scikit-learn's alpha); settable."""
+    @weight_penalty.setter
+    def weight_penalty(self, alpha: SupportsFloat) -> None: ...
     def serialize(self) -> bytes: ...
     def copy(self) -> Mlp32: ...
 
@@ -218,8 +223,48 @@ class Mlp64:
     metadata: dict[str, str]
     weight_penalty: float
     def save(self, arg0: str) -> None: ...
+    @property
+    def weight_penalty(self) -> float:
+        """L2 penalty on the weights (scikit-learn's alpha); settable."""
+    @weight_penalty.setter
+    def weight_penalty(self, alpha: SupportsFloat) -> None: ...
     def serialize(self) -> bytes: ...
     def copy(self) -> Mlp64: ...
+
+class Perceptron32:
+    """float32 perceptron units (Rosenblatt's rule, one-vs-rest); weights K x F, bias K."""
+    def __init__(self, n_units: SupportsInt, n_features: SupportsInt, eta0: SupportsFloat, penalty: str,
+                 alpha: SupportsFloat, fit_intercept: bool) -> None: ...
+    @property
+    def weights(self) -> _F32:
+        """Live (n_units, n_features) view."""
+    @property
+    def bias(self) -> _F32:
+        """Live (n_units,) view."""
+    @staticmethod
+    def row_keys(X: _F32, labels: NDArray[np.int32]) -> NDArray[np.uint64]:
+        """One content key per row (equal rows, equal keys) for train_epoch's shuffling."""
+    def train_epoch(self, X: _F32, labels: NDArray[np.int32], sample_weight: _F32 | None,
+                    positive_weight: _F64 | None, negative_weight: _F64 | None,
+                    active: NDArray[np.uint8] | None, shuffle: bool, seed: SupportsInt,
+                    epoch: SupportsInt, row_keys: NDArray[np.uint64] | None = None) -> tuple[list[float], float, int]:
+        """One epoch (GIL released): per-unit loss sums, presentations (sum of weights), updates."""
+
+class Perceptron64:
+    """float64 perceptron units; see Perceptron32."""
+    def __init__(self, n_units: SupportsInt, n_features: SupportsInt, eta0: SupportsFloat, penalty: str,
+                 alpha: SupportsFloat, fit_intercept: bool) -> None: ...
+    @property
+    def weights(self) -> _F64: ...
+    @property
+    def bias(self) -> _F64: ...
+    @staticmethod
+    def row_keys(X: _F64, labels: NDArray[np.int32]) -> NDArray[np.uint64]:
+        """One content key per row (equal rows, equal keys) for train_epoch's shuffling."""
+    def train_epoch(self, X: _F64, labels: NDArray[np.int32], sample_weight: _F64 | None,
+                    positive_weight: _F64 | None, negative_weight: _F64 | None,
+                    active: NDArray[np.uint8] | None, shuffle: bool, seed: SupportsInt,
+                    epoch: SupportsInt, row_keys: NDArray[np.uint64] | None = None) -> tuple[list[float], float, int]: ...
 
 def load(path: str) -> Mlp32 | Mlp64:
     """Read a model file; raises ModelFormatError (a ValueError) or IoError (an OSError)."""

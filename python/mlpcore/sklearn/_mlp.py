@@ -1,0 +1,603 @@
+"""MLPClassifier and MLPRegressor: scikit-learn's multi-layer perceptrons on mlpcore's engine.
+
+Longer than the usual module: both estimators share one training loop that follows
+scikit-learn's epoch logic step by step (initialisation, validation split, shuffling, stopping
+rules, learning-rate schedules), and splitting it would scatter that correspondence.
+
+How the objective maps onto the engine. The engine's data-loss gradients are a constant ``k``
+times scikit-learn's: 1 for softmax cross-entropy, ``1/n_outputs`` for logistic outputs (the
+engine averages binary cross-entropy over outputs, scikit-learn sums), and ``2/n_outputs`` for
+squared error (scikit-learn's gradient is that of half the squared error summed over outputs).
+With the weight penalty ``k * alpha`` the engine's gradients are ``k`` times scikit-learn's: Adam
+with ``eps = k * epsilon`` takes the same steps and SGD uses ``lr / k``. Reported losses are the
+engine's divided by ``k``, except for squared error with several outputs, where scikit-learn's
+reported loss averages (not sums) over outputs: there the data part is the engine's halved, and
+the L2 part is estimated from the weights at the start and end of the epoch.
+"""
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from .. import _core
+from ..model import MLP
+from ..optim import SGD, Adam
+from ._validation import _fit_context, dense, validate_data
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+# scikit-learn's hidden activation names -> the engine's.
+_ENGINE_ACTIVATION = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
+                      "leaky_relu": "leaky_relu", "elu": "elu", "maxout": "maxout"}
+# out_activation_ -> (engine output, engine loss)
+_ENGINE_OUTPUT = {"softmax": ("softmax", "cross_entropy"), "logistic": ("sigmoid", "binary_cross_entropy"),
+                  "identity": ("identity", "mse")}
+_LBFGS = ("solver='lbfgs' is not available in mlpcore, which trains with mini-batches in its C++ engine; "
+          "use solver='adam' (the default) or solver='sgd'")
+_NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large values and "
+               "need to be preprocessed.")
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared training loop; see MLPClassifier for the parameters."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_ENGINE_ACTIVATION))],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    # -- fitted views of the engine's parameters -------------------------------------------------
+    def _engine_net(self) -> MLP:
+        net = self.__dict__.get("_net")
+        if net is None:
+            raise AttributeError(f"This {type(self).__name__} instance is not fitted yet")
+        return net
+
+    @property
+    def coefs_(self) -> list:
+        """Weight matrices, ``coefs_[i]`` shaped ``(n_in, n_out)`` as scikit-learn stores them:
+        live views of the engine's parameters (writing into them changes the model). A maxout
+        layer has ``n_out * 2`` columns, each unit's two pieces adjacent."""
+        return [w.T for w, _ in self._engine_net()._slices()]
+
+    @coefs_.setter
+    def coefs_(self, value) -> None:
+        net = self._engine_net()
+        net.set_weights([(np.asarray(c).T, b) for c, (_, b) in zip(value, net.get_weights())])
+
+    @property
+    def intercepts_(self) -> list:
+        """Bias vectors, ``intercepts_[i]`` shaped ``(n_out,)``; live views like :attr:`coefs_`."""
+        return [b for _, b in self._engine_net()._slices()]
+
+    @intercepts_.setter
+    def intercepts_(self, value) -> None:
+        net = self._engine_net()
+        net.set_weights([(w, np.asarray(b)) for (w, _), b in zip(net.get_weights(), value)])
+
+    # -- fitting ----------------------------------------------------------------------------------
+    def _loss_factor(self) -> float:
+        """k with engine gradient = k * scikit-learn gradient (see the module docstring)."""
+        return {"softmax": 1.0, "logistic": 1.0, "identity": 2.0}[self.out_activation_] / (
+            1.0 if self.out_activation_ == "softmax" else self.n_outputs_)
+
+    def _weights_sumsq(self) -> float:
+        return float(sum(np.dot(w.ravel(), w.ravel()) for w in self.coefs_))
+
+    def _reported_loss(self, engine_loss, k, sumsq_before, n_batches, n_samples, weight_sum) -> float:
+        if self.out_activation_ != "identity" or self.n_outputs_ == 1 or self.alpha == 0:
+            return engine_loss / k
+        # Squared error, several outputs: engine = 2 * data + (2 / C) * l2 while scikit-learn
+        # reports data + l2, with l2 averaged over the epoch's batches (each alpha / (2 * sum_w_b)
+        # * ||W||^2, weighted by its rows); ||W||^2 taken as the mean of the epoch's ends.
+        sumsq = 0.5 * (sumsq_before + self._weights_sumsq())
+        l2 = self.alpha * sumsq * n_batches * (n_samples / weight_sum) / (2.0 * n_samples)
+        return engine_loss / 2.0 + l2 * (1.0 - 1.0 / self.n_outputs_)
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        if self.solver == "lbfgs":
+            raise ValueError(_LBFGS)
+        hidden = self.hidden_layer_sizes
+        if not hasattr(hidden, "__iter__"):
+            hidden = [hidden]
+        hidden = list(hidden)
+        if np.any(np.array(hidden) <= 0):
+            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden)
+        first_pass = "_net" not in self.__dict__ or (not self.warm_start and not incremental)
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        self.n_outputs_ = y.shape[1]
+        layer_units = [X.shape[1]] + hidden + [self.n_outputs_]
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype)
+        elif self._net.sizes != layer_units or self._net.dtype != X.dtype:
+            raise ValueError(f"cannot continue training a network of sizes {self._net.sizes} "
+                             f"({self._net.dtype}) on data that needs {layer_units} ({X.dtype}); "
+                             "set warm_start=False to start afresh")
+        self._fit_stochastic(X, y, sample_weight, incremental)
+        if not np.isfinite(self._net.parameters).all():
+            raise ValueError(_NON_FINITE)
+        return self
+
+    def _initialize(self, y, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        if not is_classifier(self):
+            self.out_activation_ = "identity"
+        elif self._label_binarizer.y_type_ == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            self.out_activation_ = "logistic"
+        output = _ENGINE_OUTPUT[self.out_activation_][0]
+        net = MLP(layer_units, activation=_ENGINE_ACTIVATION[self.activation], dtype=np.dtype(dtype).name,
+                  output=output, init="xavier")
+        # scikit-learn's initialisation, drawn in its order from the same random state, so that the
+        # same random_state starts from the same weights: U(±sqrt(f / (fan_in + fan_out))), f = 2
+        # for logistic and 6 otherwise, for weights and biases.
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        weights = []
+        for i, (fan_in, fan_out) in enumerate(zip(layer_units[:-1], layer_units[1:])):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            width = fan_out * net.maxout_pieces if self.activation == "maxout" and i < len(layer_units) - 2 \
+                else fan_out
+            coef = self._random_state.uniform(-bound, bound, (fan_in, width))
+            intercept = self._random_state.uniform(-bound, bound, width)
+            weights.append((coef.T, intercept))
+        net.set_weights(weights)
+        self._net = net
+        self._best_params = net.parameters.copy()
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
+    def _engine_targets(self, y) -> np.ndarray:
+        if self.out_activation_ == "softmax":
+            return np.ascontiguousarray(np.argmax(y, axis=1), dtype=np.int32)
+        return np.ascontiguousarray(y, dtype=self._net.dtype)
+
+    def _new_optimizer(self, k):
+        if self.solver == "sgd":
+            return SGD(lr=self.learning_rate_init / k, momentum=self.momentum,
+                       nesterov=bool(self.nesterovs_momentum and self.momentum > 0))
+        return Adam(lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2), eps=self.epsilon * k)
+
+    def _fit_stochastic(self, X, y, sample_weight, incremental):
+        k = self._loss_factor()
+        if not incremental or "_optimizer" not in self.__dict__:
+            self._optimizer = self._new_optimizer(k)
+        self._net.weight_penalty = self.alpha * k
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            # The same split scikit-learn makes (stratified for single-output classifiers).
+            stratify = y if is_classifier(self) and self.n_outputs_ == 1 else None
+            arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+            parts = train_test_split(*arrays, random_state=self._random_state,
+                                     test_size=self.validation_fraction, stratify=stratify)
+            X_train, X_val, y_train, y_val = parts[:4]
+            sw_train, sw_val = (None, None) if sample_weight is None else parts[4:]
+            if X_val.shape[0] < 2:
+                raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                                 "or the size of your dataset.")
+            if is_classifier(self):
+                y_val = self._label_binarizer.inverse_transform(y_val)
+        else:
+            X_train, y_train, sw_train = X, y, sample_weight
+            X_val = y_val = sw_val = None
+        dtype = self._net.dtype
+        X_train = np.ascontiguousarray(X_train)
+        t_train = self._engine_targets(y_train)
+        if sw_train is not None:
+            sw_train = np.ascontiguousarray(sw_train, dtype=dtype)
+        n_samples = X_train.shape[0]
+        sample_idx = np.arange(n_samples, dtype=int)
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        loss = getattr(_core.Loss, _ENGINE_OUTPUT[self.out_activation_][1])
+        n_batches = -(-n_samples // batch_size)
+        weight_sum = n_samples if sw_train is None else float(sw_train.sum())
+        track_l2 = self.out_activation_ == "identity" and self.n_outputs_ > 1 and self.alpha > 0
+        engine, optimizer = self._net._net, self._optimizer._engine(dtype.name)
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                Xe, te, we = X_train, t_train, sw_train
+                if self.shuffle:
+                    # The draw sklearn.utils.shuffle(sample_idx, random_state=...) makes, without its
+                    # per-call checks; the engine then runs the epoch in that order.
+                    perm = np.arange(n_samples)
+                    self._random_state.shuffle(perm)
+                    sample_idx = sample_idx[perm]
+                    Xe, te = X_train.take(sample_idx, axis=0), t_train.take(sample_idx, axis=0)
+                    we = None if sw_train is None else sw_train.take(sample_idx)
+                sumsq = self._weights_sumsq() if track_l2 else 0.0
+                result = engine.train_epoch(Xe, te, we, loss, optimizer, batch_size, False, 0, 0)
+                if result.non_finite:
+                    raise ValueError(_NON_FINITE)
+                self.n_iter_ += 1
+                self.loss_ = self._reported_loss(result.loss, k, sumsq, n_batches, n_samples, weight_sum)
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
+                if self.solver == "sgd" and self.learning_rate == "invscaling":
+                    self._optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t / k
+                if self._no_improvement_count > self.n_iter_no_change:
+                    what = "Validation score did not improve" if early_stopping else "Training loss did not improve"
+                    msg = "%s more than tol=%f for %d consecutive epochs." % (what, self.tol, self.n_iter_no_change)
+                    if self._trigger_stopping(msg, k):
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the optimization "
+                                  "hasn't converged yet." % self.max_iter, ConvergenceWarning)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+        if early_stopping:
+            self._net.parameters[...] = self._best_params
+
+    def _trigger_stopping(self, msg, k) -> bool:
+        """scikit-learn's rule: stop, except for SGD with learning_rate='adaptive', which divides the
+        rate by 5 until it falls to 1e-6."""
+        if self.solver != "sgd" or self.learning_rate != "adaptive":
+            if self.verbose:
+                print(msg + " Stopping.")
+            return True
+        lr = self._optimizer.lr * k
+        if lr <= 1e-6:
+            if self.verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self._optimizer.lr = lr / 5.0 / k
+        if self.verbose:
+            print(msg + " Setting learning rate to %f" % (lr / 5.0))
+        return False
+
+    def _update_no_improvement_count(self, early_stopping, X_val, y_val, sw_val):
+        if early_stopping:
+            score = self._score(X_val, y_val, sample_weight=sw_val)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print("Validation score: %f" % score)
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_params = self._net.parameters.copy()
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            float32 data trains in float32, anything else in float64. Sparse input is densified.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in ("sgd", "adam"):
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {_LBFGS}")
+        return True
+
+    # -- prediction -------------------------------------------------------------------------------
+    def _forward(self, X, check_input=True) -> np.ndarray:
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        net = self._net
+        X = dense(X, net.dtype)
+        if self.out_activation_ == "identity":
+            return net._net.forward(X)
+        return net._net.predict_proba(X)
+
+    def _score_with_function(self, X, y, sample_weight, score_function):
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return score_function(y, y_pred, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        Width of each hidden layer.
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'elu', 'maxout'}, default='relu'
+        Hidden activation. Beyond scikit-learn's four: ``leaky_relu`` max(0.1x, x), ``elu``
+        (x if x >= 0 else e^x - 1) and ``maxout`` (the larger of two linear pieces per unit).
+    solver : {'adam', 'sgd'}, default='adam'
+        'lbfgs' raises a ValueError naming these two.
+    alpha : float, default=1e-4
+        L2 penalty as scikit-learn defines it: ``alpha / (2 * sum_w) * sum ||W||^2`` added to each
+        batch's loss (weights only, not biases; ``sum_w`` the batch's sample-weight sum).
+    batch_size : int or 'auto', default='auto'
+        'auto' is ``min(200, n_samples)``.
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        SGD's schedule: 'invscaling' sets ``learning_rate_init / (t_ + 1) ** power_t`` after each
+        epoch; 'adaptive' divides the rate by 5 when ``n_iter_no_change`` epochs do not improve.
+    learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start,
+    momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon,
+    n_iter_no_change
+        As in scikit-learn. The same ``random_state`` draws the same initial weights, validation
+        split and epoch orders as scikit-learn does.
+    max_fun : int, default=15000
+        Accepted for compatibility; only 'lbfgs' uses it.
+"""
+
+_ATTRS_DOC = """
+    Attributes
+    ----------
+    loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_, n_iter_, t_
+        As in scikit-learn (losses include the L2 term).
+    coefs_ : list of ndarray, ``coefs_[i]`` shaped (n_in, n_out)
+    intercepts_ : list of ndarray, ``intercepts_[i]`` shaped (n_out,)
+    n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_
+"""
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-layer perceptron classifier, scikit-learn's ``MLPClassifier`` on mlpcore's engine.
+
+    Multiclass targets train a softmax output, binary targets one logistic unit, and 2-D 0/1
+    targets (multi-label) one logistic unit per label, exactly as scikit-learn does.
+    """ + _PARAMS_DOC + _ATTRS_DOC + """
+    classes_ : ndarray of shape (n_classes,)
+
+    Examples
+    --------
+    >>> from mlpcore.sklearn import MLPClassifier
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=500, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=(np.float64, np.float32), reset=reset)
+        X = dense(X, X.dtype)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError("warm_start can only be used where `y` has the same classes as in the "
+                                     f"previous call to fit. Previously got {self.classes_}, `y` has {classes}")
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
+                                 f"'y' has {classes}.")
+        return X, self._label_binarizer.transform(y).astype(bool)
+
+    def predict(self, X):
+        """Predicted classes, shape (n_samples,) or (n_samples, n_classes) for multi-label."""
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward(X, check_input=check_input)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return self._label_binarizer.inverse_transform(y_pred)
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(X, y, sample_weight, accuracy_score)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over (X, y); ``classes`` (all labels) is required on the first call."""
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        check_is_fitted(self)
+        y_pred = self._forward(X)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        if y_pred.ndim == 1:
+            return np.vstack([1 - y_pred, y_pred]).T
+        return y_pred
+
+    def predict_log_proba(self, X):
+        """``log(predict_proba(X))``."""
+        y_prob = self.predict_proba(X)
+        return np.log(y_prob, out=y_prob)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer perceptron regressor, scikit-learn's ``MLPRegressor`` on mlpcore's engine.
+
+    Minimises half the mean squared error (plus the L2 term) with an identity output; 2-D
+    targets give one output per column.
+
+    Parameters
+    ----------
+    loss : {'squared_error'}, default='squared_error'
+        'poisson' raises a ValueError (the engine has no exponential output).
+    """ + _PARAMS_DOC.split("----------\n", 1)[1] + _ATTRS_DOC
+
+    _parameter_constraints: dict = {**_BaseMLP._parameter_constraints,
+                                    "loss": [StrOptions({"squared_error", "poisson"})]}
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant", learning_rate_init=0.001,
+                 power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
+                 max_fun=15000):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        if self.loss != "squared_error":
+            raise ValueError(f"loss={self.loss!r} is not available in mlpcore; use loss='squared_error'")
+        return super()._fit(X, y, sample_weight=sample_weight, incremental=incremental)
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
+                             dtype=(np.float64, np.float32), reset=reset)
+        X = dense(X, X.dtype)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
+    def predict(self, X):
+        """Predicted values, shape (n_samples,) or (n_samples, n_outputs)."""
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward(X, check_input=check_input)
+        return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(X, y, sample_weight, r2_score)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over (X, y)."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
