@@ -158,7 +158,6 @@ class Mlp32:
     @property
     def classes_kind(self) -> str: ...
     metadata: dict[str, str]
-    weight_penalty: float
     def save(self, arg0: str) -> None: ...
     @property
     def weight_penalty(self) -> float:
@@ -221,7 +220,6 @@ class Mlp64:
     @property
     def classes_kind(self) -> str: ...
     metadata: dict[str, str]
-    weight_penalty: float
     def save(self, arg0: str) -> None: ...
     @property
     def weight_penalty(self) -> float:
