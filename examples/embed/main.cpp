@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -38,7 +39,8 @@ int run(const mlpcore::BasicMlp<S>& net, std::ifstream& csv) {
     if (regression) predictor.logits_one(x.data(), out.data());
     else predictor.probabilities_one(x.data(), out.data());
     if (labels) std::printf("%s", mlpcore::class_name(net, predictor.label_one(x.data())).c_str());
-    for (std::size_t j = 0; j < out.size(); ++j) std::printf("%s%.9g", j || labels ? "," : "", double(out[j]));
+    for (std::size_t j = 0; j < out.size(); ++j)  // enough digits to read back the same S
+      std::printf("%s%.*g", j || labels ? "," : "", std::numeric_limits<S>::max_digits10, double(out[j]));
     std::printf("\n");
   }
   return 0;
