@@ -40,8 +40,9 @@ std::vector<EpochResult> run_epochs(BasicMlp<S>& net, Optimizer<S>& opt, const M
 }  // namespace
 
 template <class S>
-std::vector<EpochResult> fit(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<S>& X, const LabelCRef& y,
-                             const FitOptions& options, const S* sample_weights) {
+std::vector<EpochResult> fit(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<typename detail::NoDeduce<S>::type>& X,
+                             const LabelCRef& y, const FitOptions& options,
+                             const typename detail::NoDeduce<S>::type* sample_weights) {
   if (y.rows() != X.rows())
     throw std::invalid_argument("y has " + std::to_string(y.rows()) + " labels but X has " +
                                 std::to_string(X.rows()) + " rows");
@@ -52,8 +53,9 @@ std::vector<EpochResult> fit(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCR
 }
 
 template <class S>
-std::vector<EpochResult> fit(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<S>& X, const MatrixCRef<S>& T,
-                             const FitOptions& options, const S* sample_weights) {
+std::vector<EpochResult> fit(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<typename detail::NoDeduce<S>::type>& X,
+                             const MatrixCRef<typename detail::NoDeduce<S>::type>& T, const FitOptions& options,
+                             const typename detail::NoDeduce<S>::type* sample_weights) {
   if (T.rows() != X.rows())
     throw std::invalid_argument("T has " + std::to_string(T.rows()) + " rows but X has " +
                                 std::to_string(X.rows()));

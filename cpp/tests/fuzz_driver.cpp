@@ -246,6 +246,18 @@ int main(int argc, char** argv) {
       seeds.push_back(read_file(argv[i]));
     }
   }
+  // The allocation watch sees the standard library's and Eigen's allocations.
+  for (int kind = 0; kind < 2; ++kind) {
+    g_largest.store(0);
+    if (kind == 0) {
+      std::vector<char> probe(std::size_t(1) << 20);
+      asm volatile("" : : "g"(probe.data()) : "memory");
+    } else {
+      mlpcore::Vector<float> probe(Eigen::Index(1) << 18);
+      asm volatile("" : : "g"(probe.data()) : "memory");
+    }
+    if (g_largest.load() < (std::size_t(1) << 20)) fuzz::fail("setup", "the allocation watch missed a 1 MiB allocation");
+  }
   // The seeds themselves must load.
   for (const auto& s : seeds)
     if (fuzz::check_model_bytes(s) != fuzz::Outcome::Accepted) fuzz::fail("seed", "a seed file was rejected");

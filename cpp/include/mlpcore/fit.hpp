@@ -11,6 +11,15 @@
 
 namespace mlpcore {
 
+namespace detail {
+/// Keeps S out of template argument deduction, so fit(net, adam, X, y) deduces S from the
+/// model alone and X or y may be any matrix that converts to the Ref.
+template <class T>
+struct NoDeduce {
+  using type = T;
+};
+}  // namespace detail
+
 /// Options of fit().
 struct FitOptions {
   Index epochs = 100;        ///< ≥ 1
@@ -30,13 +39,15 @@ struct FitOptions {
 /// std::domain_error when an epoch's loss becomes NaN or infinite; the model then keeps the
 /// weights it had before that epoch.
 template <class S>
-std::vector<EpochResult> fit(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<S>& X, const LabelCRef& y,
-                             const FitOptions& options = {}, const S* sample_weights = nullptr);
+std::vector<EpochResult> fit(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<typename detail::NoDeduce<S>::type>& X,
+                             const LabelCRef& y, const FitOptions& options = {},
+                             const typename detail::NoDeduce<S>::type* sample_weights = nullptr);
 
 /// As above with dense targets T (n × n_outputs): probabilities for softmax, 0/1 (or soft)
 /// targets for sigmoid, regression values for an identity output (mse).
 template <class S>
-std::vector<EpochResult> fit(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<S>& X, const MatrixCRef<S>& T,
-                             const FitOptions& options = {}, const S* sample_weights = nullptr);
+std::vector<EpochResult> fit(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<typename detail::NoDeduce<S>::type>& X,
+                             const MatrixCRef<typename detail::NoDeduce<S>::type>& T, const FitOptions& options = {},
+                             const typename detail::NoDeduce<S>::type* sample_weights = nullptr);
 
 }  // namespace mlpcore
