@@ -1,5 +1,7 @@
 """The C++ core on its own: a plain CMake build of the repository with no Python module, its
-CTest suite (cpp/tests), and proof that Eigen comes from the cmeel-eigen package, not the system.
+CTest suite (cpp/tests: the C++ tests and a short fuzz run of the model reader), and proof that
+Eigen comes from the cmeel-eigen package, not the system. The build is shared with test_embed.py
+(the session fixture in conftest.py).
 """
 from __future__ import annotations
 

@@ -43,8 +43,9 @@ def _build_example(cpp_build: CppBuild, work: Path, defines: list[str]) -> Examp
 
 
 @pytest.fixture(scope="module")
-def examples(cpp_build: CppBuild, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Example]:
-    """The example built once against each form of the package."""
+def examples(cpp_build: CppBuild, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The example built once against each form of the package ('install', 'wheel'), and the
+    two package folders ('prefix', 'wheel_dir')."""
     work = tmp_path_factory.mktemp("embed")
     prefix = work / "prefix"
     install = run([cpp_build.cmake, "--install", str(cpp_build.build_dir), "--prefix", str(prefix)])
@@ -63,7 +64,8 @@ def examples(cpp_build: CppBuild, tmp_path_factory: pytest.TempPathFactory) -> d
     return {"install": installed, "wheel": wheel, "prefix": prefix, "wheel_dir": wheel_dir}
 
 
-def _predict_cpp(example: Example, model: Path, csv: Path) -> tuple[list[str], np.ndarray]:
+def _predict_cpp(example: Example, model: Path, csv: Path) -> tuple[list[list[str]], str]:
+    """The example's output rows (split at commas) and its standard error (the model summary)."""
     result = run([str(example.exe), str(model), str(csv)], stderr_to_stdout=False)
     assert result.returncode == 0, result.stderr
     rows = [line.split(",") for line in result.stdout.splitlines()]

@@ -156,15 +156,15 @@ void Predictor<S>::probabilities(const S* X, Index rows, Index cols, S* out) {
 }
 
 template <class S>
-void Predictor<S>::labels(const S* X, Index rows, Index cols, std::int32_t* labels) {
+void Predictor<S>::labels(const S* X, Index rows, Index cols, std::int32_t* out) {
   require_labels();
-  check_batch(X, rows, cols, n_inputs(), labels);
+  check_batch(X, rows, cols, n_inputs(), out);
   const Index C = n_outputs();
   const Output output = m_net->spec().output;
   for (Index r0 = 0; r0 < rows; r0 += kPredictChunk) {
     const Index n = std::min(kPredictChunk, rows - r0);
     const MatrixMap<S> z = run(X + r0 * cols, n, cols);
-    for (Index r = 0; r < n; ++r) labels[r0 + r] = label_of(output, z.data() + r * C, C);
+    for (Index r = 0; r < n; ++r) out[r0 + r] = label_of(output, z.data() + r * C, C);
   }
 }
 

@@ -59,10 +59,10 @@ class Predictor {
   /// Probabilities into out (rows × n_outputs): softmax rows, or independent sigmoids.
   /// Throws std::invalid_argument for an identity (regression) output.
   void probabilities(const S* X, Index rows, Index cols, S* out);
-  /// One class index per row into labels (rows values), as predicts_labels describes. Throws
+  /// One class index per row into out (rows values), as predicts_labels describes. Throws
   /// std::invalid_argument when the model does not predict labels (identity output, or several
   /// sigmoid outputs: see decisions).
-  void labels(const S* X, Index rows, Index cols, std::int32_t* labels);
+  void labels(const S* X, Index rows, Index cols, std::int32_t* out);
   /// Sigmoid outputs: 1 where a logit is > 0 (p > 0.5), else 0, into out (rows × n_outputs).
   /// Throws std::invalid_argument for other output kinds.
   void decisions(const S* X, Index rows, Index cols, std::int32_t* out);
