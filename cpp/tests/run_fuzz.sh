@@ -6,6 +6,7 @@
 # coverage-guided fuzz_model_io_libfuzzer from the valid seed files, refusing single allocations
 # over 64 MiB (-malloc_limit_mb) and inputs slower than 2 s (-timeout). Without libFuzzer it
 # runs the stand-alone mutation driver (fuzz_driver.cpp), which checks the same limits itself.
+# FUZZER=driver forces the stand-alone driver.
 # Eigen comes from the cmeel-eigen package of $PYTHON (default python3) when installed, else
 # from the system. Exits non-zero on the first finding; the crashing input is kept in BUILD_DIR.
 set -euo pipefail
@@ -22,7 +23,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 libfuzzer=0
-if command -v clang++ > /dev/null &&
+if [ "${FUZZER:-auto}" != driver ] && command -v clang++ > /dev/null &&
    echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }' |
    clang++ -x c++ -fsanitize=fuzzer - -o /dev/null 2> /dev/null; then
   libfuzzer=1
@@ -43,7 +44,7 @@ if [ "$libfuzzer" = 1 ]; then
   end=$(date +%s%N)
   echo "libFuzzer: $runs inputs in $(( (end - start) / 1000000 )) ms: no crash, hang, huge allocation, sanitizer report or unclear error"
 else
-  echo "clang's libFuzzer not found: running the stand-alone mutation driver under the sanitizers"
+  echo "running the stand-alone mutation driver under the sanitizers (no libFuzzer, or FUZZER=driver)"
   cmake -S "$repo" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLPCORE_BUILD_PYTHON=OFF \
     -DMLPCORE_BUILD_TESTS=ON -DCMAKE_CXX_FLAGS="$sanitize" ${prefix:+-DCMAKE_PREFIX_PATH="$prefix"} > "$build.configure.log"
   cmake --build "$build" --target fuzz_model_io -j 2 > "$build.build.log"
