@@ -65,7 +65,31 @@ std::string tensor_name(Index layer, const char* what) {
   return std::to_string(2 * layer) + "." + what;
 }
 
-[[noreturn]] void bad(const std::string& what) { throw FormatError("invalid model file: " + what); }
+// Messages quote values from the file; a hostile file could make them megabytes long or fill
+// them with control characters. Keep them one readable line: control bytes become \xNN and the
+// text is cut (at a UTF-8 boundary) after kMaxMessage bytes.
+constexpr std::size_t kMaxMessage = 400;
+
+std::string readable(const std::string& text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (out.size() >= kMaxMessage && (c & 0xC0) != 0x80) {
+      out += "... (" + std::to_string(text.size() - i) + " more bytes)";
+      break;
+    }
+    if (c < 0x20 || c == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+[[noreturn]] void bad(const std::string& what) { throw FormatError("invalid model file: " + readable(what)); }
 
 bool host_is_little_endian() {
   const std::uint16_t probe = 1;
@@ -386,7 +410,13 @@ LoadedModel build(const Header& h, const char* data) {
     T* dst = net->params().data();
     for (const auto& p : h.pieces) std::memcpy(dst + p.flat, data + p.begin, p.end - p.begin);
     if (!net->params().allFinite()) bad("parameters contain NaN or infinity");
-    net->set_input_scaling(h.meta.input_mean, h.meta.input_scale);
+    try {
+      // Finite in double but not in the model's type (a float32 mean of 1e39) is still the
+      // file's fault: a FormatError, like every other rejection.
+      net->set_input_scaling(h.meta.input_mean, h.meta.input_scale);
+    } catch (const std::invalid_argument& e) {
+      bad(e.what());
+    }
     net->meta() = h.meta;
     return net;
   };

@@ -574,6 +574,75 @@ TEST_CASE(load_reports_the_path_in_format_errors) {
   CHECK(refused);
 }
 
+std::uint64_t header_size(const std::string& file) {
+  std::uint64_t h = 0;
+  for (int i = 0; i < 8; ++i) h |= std::uint64_t(static_cast<unsigned char>(file[std::size_t(i)])) << (8 * i);
+  return h;
+}
+
+// The file with one edit in its header, the length field updated to match.
+std::string edit_header(const std::string& file, const std::string& from, const std::string& to) {
+  const std::size_t h = header_size(file);
+  std::string header = file.substr(8, h);
+  const std::size_t at = header.find(from);
+  if (at == std::string::npos) throw std::logic_error("test setup: '" + from + "' not found");
+  header.replace(at, from.size(), to);
+  return le64(header.size()) + header + file.substr(8 + h);
+}
+
+// Found by fuzzing. A float32 model whose input scaling is finite in double but not in float
+// was rejected with a plain invalid_argument, not a FormatError.
+TEST_CASE(input_scaling_outside_float_range_is_a_format_error) {
+  Mlp net = make_model<float>({2, 2}, {}, Output::Softmax, 1);
+  net.set_input_scaling({0.0, 1.0}, {1.0, 1.0});
+  const std::string good = serialize(net);
+  CHECK(deserialize(good).f32 != nullptr);
+  CHECK_THROWS(deserialize(edit_header(good, "\"input_mean\":\"[0,1]\"", "\"input_mean\":\"[1e39,1]\"")), FormatError);
+  CHECK_THROWS(deserialize(edit_header(good, "\"input_scale\":\"[1,1]\"", "\"input_scale\":\"[1,1e-39]\"")),
+               FormatError);
+}
+
+// Found while fuzzing: duplicate keys were found by a linear search per key, so a header of many
+// short keys took quadratic time (a 1 MB header 13 s). The result must not change: 300,000
+// distinct metadata keys are read (and rejected only for what they lack), a repeated one is named.
+TEST_CASE(many_header_keys_and_a_late_duplicate) {
+  std::string md;
+  for (int i = 0; i < 300000; ++i) md += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":\"v\"";
+  const std::string distinct = "{\"__metadata__\":{" + md + "}}";
+  const std::string repeated = "{\"__metadata__\":{" + md + ",\"k123\":\"w\"}}";
+  auto message = [](const std::string& header) -> std::string {
+    try {
+      (void)deserialize(le64(header.size()) + header);
+    } catch (const FormatError& e) {
+      return e.what();
+    }
+    return "(loaded)";
+  };
+  CHECK(message(distinct) == "invalid model file: __metadata__ lacks \"format\"");
+  CHECK(message(repeated).find("duplicate key 'k123'") != std::string::npos);
+}
+
+// Messages quote the file's values: they stay one printable line of bounded length.
+TEST_CASE(rejection_messages_are_bounded_and_printable) {
+  const std::string good = serialize(make_model<float>({2, 2}, {}, Output::Softmax, 1));
+  const std::string from = "\"format\":\"mlpcore\"";
+  try {
+    (void)deserialize(edit_header(good, from, "\"format\":\"" + std::string(100000, 'z') + "\\u0001\\n\""));
+    FAIL_CHECK("loaded");
+  } catch (const FormatError& e) {
+    const std::string what = e.what();
+    CHECK(what.size() < 500);
+    CHECK(what.find("more bytes)") != std::string::npos);
+    for (unsigned char c : what) CHECK(c >= 0x20 && c != 0x7F);
+  }
+  try {
+    (void)deserialize(edit_header(good, from, "\"format\":\"a\\u0001b\""));
+    FAIL_CHECK("loaded");
+  } catch (const FormatError& e) {
+    CHECK(std::string(e.what()) == "invalid model file: format is 'a\\x01b', expected 'mlpcore'");
+  }
+}
+
 }  // namespace
 
 CHECK_MAIN()

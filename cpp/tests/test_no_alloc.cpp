@@ -396,6 +396,41 @@ TEST_CASE(sigmoid_net_plain_sgd) {
   check_steady_state<float>(s, sgd);
 }
 
+// The embedding API: a Predictor allocates nothing after construction for single samples and
+// for batches up to the size it was built for, with input scaling and every output kind.
+TEST_CASE(predictor_single_samples_and_small_batches) {
+  const Output outputs[] = {Output::Softmax, Output::Sigmoid, Output::Identity};
+  for (Output output : outputs) {
+    const MlpSpec spec = make_spec({8, 32, 32, 3}, {Activation::Maxout, Activation::Elu}, output);
+    Mlp net(spec, Init::He, 5);
+    net.set_input_scaling(std::vector<double>(8, 0.5), std::vector<double>(8, 2.0));
+    Rng rng(6);
+    const RowMatrix<float> X = random_matrix<float>(rng, 16, 8);
+    RowMatrix<float> out(16, 3);
+    std::vector<std::int32_t> labels(16 * 3);
+    Predictor<float> predictor(net, 16);
+    double sink = 0;
+    Counter c;
+    for (int round = 0; round < 3; ++round) {
+      for (Index r = 0; r < 16; ++r) {
+        predictor.logits_one(X.data() + r * 8, out.data() + r * 3);
+        if (output != Output::Identity) predictor.probabilities_one(X.data() + r * 8, out.data() + r * 3);
+        if (output == Output::Softmax) sink += predictor.label_one(X.data() + r * 8);
+      }
+      predictor.logits(X.data(), 16, 8, out.data());
+      if (output != Output::Identity) predictor.probabilities(X.data(), 5, 8, out.data());
+      if (output == Output::Softmax) predictor.labels(X.data(), 16, 8, labels.data());
+      if (output == Output::Sigmoid) predictor.decisions(X.data(), 16, 8, labels.data());
+      sink += double(out(0, 0)) + labels[0];
+    }
+    c.stop();
+    if (c.allocations != 0 || c.frees != 0)
+      FAIL_CHECK(std::string(to_string(output)) + ": " + std::to_string(c.allocations) + " allocation(s) and " +
+                 std::to_string(c.frees) + " free(s) in predictions");
+    CHECK(std::isfinite(sink));
+  }
+}
+
 }  // namespace
 
 CHECK_MAIN()

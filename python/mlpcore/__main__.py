@@ -2,17 +2,29 @@
 import sys
 
 
+def _cmakedir() -> int:
+    from pathlib import Path
+
+    import mlpcore
+
+    # An installed wheel holds share/cmake/mlpcore inside the package folder. An editable
+    # install splits the package: Python sources in the source tree, built files (the C++
+    # package among them) in site-packages; __path__ lists both.
+    tried = []
+    for entry in mlpcore.__path__:
+        folder = Path(entry).resolve() / "share" / "cmake" / "mlpcore"
+        if (folder / "mlpcoreConfig.cmake").is_file():
+            print(folder)
+            return 0
+        tried.append(str(folder))
+    print("mlpcore: error: no C++ package (mlpcoreConfig.cmake) in " + ", ".join(tried) + "; install mlpcore "
+          "with pip, or use `cmake --install` of the source tree", file=sys.stderr)
+    return 1
+
+
 def _main() -> int:
     if sys.argv[1:] == ["--cmakedir"]:
-        from pathlib import Path
-
-        folder = Path(__file__).resolve().parent / "share" / "cmake" / "mlpcore"
-        if not folder.is_dir():
-            print(f"mlpcore: error: no C++ package at {folder} (it ships in an installed wheel, not in an "
-                  "editable install; use `cmake --install` of the source tree instead)", file=sys.stderr)
-            return 1
-        print(folder)
-        return 0
+        return _cmakedir()
     from .cli import main
 
     return main()

@@ -3,10 +3,13 @@
 #pragma once
 #include "activation.hpp"
 #include "build_info.hpp"
+#include "fit.hpp"
 #include "loss.hpp"
 #include "mlp.hpp"
 #include "model_io.hpp"
 #include "optimizer.hpp"
+#include "perceptron.hpp"
+#include "predict.hpp"
 #include "rng.hpp"
 #include "spec.hpp"
 #include "trainer.hpp"

@@ -1,0 +1,13 @@
+"""Session fixtures shared by several test files."""
+from __future__ import annotations
+
+import pytest
+
+from cmake_support import CppBuild, build_cpp_tree
+
+
+@pytest.fixture(scope="session")
+def cpp_build(tmp_path_factory: pytest.TempPathFactory) -> CppBuild:
+    """One plain CMake build of the repository (C++ core and C++ tests, no Python module) per
+    session: test_cpp.py runs its tests, test_embed.py installs it and builds the example."""
+    return build_cpp_tree(tmp_path_factory.mktemp("cpp") / "build")
