@@ -8,6 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "fp_env.hpp"
 #include "mlpcore/rng.hpp"
 
 namespace mlpcore {
@@ -41,6 +42,7 @@ EpochResult train_epoch(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<S>
       std::swap(order[static_cast<std::size_t>(i)], order[rng.below(static_cast<std::uint64_t>(i + 1))]);
   }
 
+  const detail::FlushSubnormals flush(true);
   using clock = std::chrono::steady_clock;
   auto last_check = clock::now();
   EpochResult result;
