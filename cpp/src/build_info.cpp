@@ -2,6 +2,7 @@
 #include "mlpcore/build_info.hpp"
 
 #include <Eigen/Core>
+#include <atomic>
 #include <stdexcept>
 #include <string>
 
@@ -12,6 +13,8 @@
 #ifndef MLPCORE_VERSION
 #define MLPCORE_VERSION "unknown"
 #endif
+
+#include "threads.hpp"
 
 namespace mlpcore {
 
@@ -39,11 +42,31 @@ BuildInfo build_info() {
   return b;
 }
 
+namespace {
+#ifdef _OPENMP
+// OpenMP's default, read before the engine changes any thread's setting.
+const int g_default_threads = omp_get_max_threads();
+#else
+const int g_default_threads = 1;
+#endif
+std::atomic<int> g_threads{0};  // 0: not set
+}  // namespace
+
+namespace detail {
+int engine_threads() {
+  const int n = g_threads.load(std::memory_order_relaxed);
+  return n > 0 ? n : g_default_threads;
+}
+}  // namespace detail
+
 void set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("number of threads must be >= 1, got " + std::to_string(n));
-  Eigen::setNbThreads(n);
+#ifndef _OPENMP
+  n = 1;
+#endif
+  g_threads.store(n, std::memory_order_relaxed);
 }
 
-int get_num_threads() { return Eigen::nbThreads(); }
+int get_num_threads() { return detail::engine_threads(); }
 
 }  // namespace mlpcore

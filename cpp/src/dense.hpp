@@ -10,6 +10,7 @@
 
 #include "mlpcore/activation.hpp"
 #include "mlpcore/types.hpp"
+#include "threads.hpp"
 
 namespace mlpcore::detail {
 
@@ -50,6 +51,7 @@ void dense_forward(const S* __restrict A, Index n, Index in, const S* __restrict
   } else {
     MatrixCMap<S> a(A, n, in), w(W, out, in);
     MatrixMap<S> z(Z, n, out);
+    const ProductThreads threads(double(n) * double(in) * double(out));
     z.noalias() = a * w.transpose();
     z.rowwise() += Eigen::Map<const Eigen::Matrix<S, 1, Eigen::Dynamic>>(b, out);
     activation_forward<S>(act, ap, z);
@@ -93,6 +95,7 @@ void dense_weight_grad(const S* __restrict dZ, Index n, Index out, const S* __re
   } else {
     MatrixCMap<S> dz(dZ, n, out), a(A, n, in);
     MatrixMap<S> dw(dW, out, in);
+    const ProductThreads threads(double(n) * double(in) * double(out));
     dw.noalias() = dz.transpose() * a;
   }
 }
@@ -123,7 +126,10 @@ void dense_input_grad(const S* __restrict dZ, Index n, Index out, const S* __res
   } else {
     MatrixCMap<S> dz(dZ, n, out), w(W, out, in);
     MatrixMap<S> da(dA, n, in);
-    da.noalias() = dz * w;
+    {
+      const ProductThreads threads(double(n) * double(in) * double(out));
+      da.noalias() = dz * w;
+    }
     activation_backward<S>(act, ap, MatrixCMap<S>(Y, n, in), da);
   }
 }

@@ -15,6 +15,8 @@
 #include <omp.h>
 #endif
 
+#include "threads.hpp"
+
 namespace mlpcore::detail {
 
 /// Sets FTZ and DAZ for its lifetime and restores the previous mode afterwards, on the calling
@@ -26,8 +28,8 @@ class FlushSubnormals {
     m_saved = _mm_getcsr();
     _mm_setcsr(m_saved | kBits);
 #ifdef _OPENMP
-    if (m_all && omp_get_max_threads() > 1 && !omp_in_parallel()) {
-#pragma omp parallel
+    if (m_all && engine_threads() > 1 && !omp_in_parallel()) {
+#pragma omp parallel num_threads(engine_threads())
       {
         if (omp_get_thread_num() != 0) {
           worker_saved() = _mm_getcsr();
@@ -41,8 +43,8 @@ class FlushSubnormals {
   ~FlushSubnormals() {
 #ifdef MLPCORE_HAS_MXCSR
 #ifdef _OPENMP
-    if (m_all && omp_get_max_threads() > 1 && !omp_in_parallel()) {
-#pragma omp parallel
+    if (m_all && engine_threads() > 1 && !omp_in_parallel()) {
+#pragma omp parallel num_threads(engine_threads())
       {
         if (omp_get_thread_num() != 0 && worker_saved() != kUnset) {
           _mm_setcsr(worker_saved());
