@@ -535,3 +535,25 @@ def test_huge_learning_rate_divergence_is_caught():
             break
     else:
         pytest.fail("a learning rate of 1e30 never produced a non-finite loss")
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_non_finite_X_refused_by_whole_epochs(value, dtype):
+    # The epoch loop scans all of X (every row and column, the last value included) before any
+    # update; Trainer.fit has the engine scan it in its first epoch.
+    net = make_net(dtype)
+    X, y = batch(37, dtype=np.dtype(dtype))
+    t = y.astype(np.int32)
+    before = net.parameters.copy()
+    opt = mlpcore.Adam()
+    engine_opt = opt._engine(dtype)
+    for row, col in [(0, 0), (36, X.shape[1] - 1), (17, 1)]:
+        bad = X.copy()
+        bad[row, col] = value
+        with pytest.raises(ValueError, match=f"X contains NaN or infinity at row {row}"):
+            net._net.train_epoch(bad, t, None, mlpcore.model.LOSSES["cross_entropy"], engine_opt, 8, True, 0, 0)
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            mlpcore.Trainer(net, opt, batch_size=8, epochs=3, progress=False).fit(bad, y)
+    assert np.array_equal(net.parameters, before)
+    assert opt.steps == 0

@@ -4,11 +4,22 @@
 // applied in S.
 #include "mlpcore/optimizer.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
+#include "threads.hpp"
+
 namespace mlpcore {
+
+namespace {
+/// Parameter counts from which an optimizer step is split among the engine's threads.
+constexpr Index kParallelElements = Index(1) << 16;
+}  // namespace
 
 template <class S>
 void Optimizer<S>::bind(Index n) {
@@ -92,6 +103,57 @@ void Adam<S>::reset() {
   m_vmax.resize(0);
 }
 
+namespace {
+// Runs body(begin, end) over [0, n): in one piece for small buffers, else in equal static
+// chunks on the engine's threads. Each element is updated on its own, so the result does not
+// depend on the split.
+template <class Body>
+void for_chunks(Index n, const Body& body) {
+#ifdef _OPENMP
+  const int threads = detail::engine_threads();
+  if (threads > 1 && n >= kParallelElements && !omp_in_parallel()) {
+#pragma omp parallel num_threads(threads)
+    {
+      const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
+      const Index begin = n * part / parts, end = n * (part + 1) / parts;
+      body(begin, end);
+    }
+    return;
+  }
+#endif
+  body(Index(0), n);
+}
+
+template <class S>
+struct AdamScalars {
+  S step_size, bc2s, b1c, b2, b2c, eps, l2, shrink;
+};
+
+// One pass over memory: each element's moments and parameter are updated together, with
+// torch's operations in torch's order (m.lerp_(g, 1 − β1); v·β2 + (1 − β2)·g²;
+// p −= step · m / (sqrt(v) / sqrt(bc2) + eps)). The restrict pointers let it vectorise.
+template <class S, bool Amsgrad>
+void adam_update(S* __restrict P, const S* __restrict G, S* __restrict M, S* __restrict V,
+                 S* __restrict Vmax, Index n, const AdamScalars<S>& c) {
+  const S step_size = c.step_size, bc2s = c.bc2s, b1c = c.b1c, b2 = c.b2, b2c = c.b2c, eps = c.eps;
+  const S l2 = c.l2, shrink = c.shrink;
+  for (Index i = 0; i < n; ++i) {
+    const S pi = P[i] * shrink;
+    const S g = G[i] + l2 * pi;
+    const S m = M[i] + b1c * (g - M[i]);
+    const S v = V[i] * b2 + b2c * (g * g);
+    M[i] = m;
+    V[i] = v;
+    S denom_v = v;
+    if constexpr (Amsgrad) {
+      denom_v = Vmax[i] > v ? Vmax[i] : v;
+      Vmax[i] = denom_v;
+    }
+    P[i] = pi - step_size * (m / (std::sqrt(denom_v) / bc2s + eps));
+  }
+}
+}  // namespace
+
 template <class S>
 void Adam<S>::step(VectorMap<S> p, VectorCMap<S> grad) {
   this->bind(p.size());
@@ -106,26 +168,23 @@ void Adam<S>::step(VectorMap<S> p, VectorCMap<S> grad) {
   const S step_size = S(m_cfg.lr / bc1);
   const S bc2s = S(bc2_sqrt);
   const S b1c = S(1.0 - m_cfg.beta1), b2 = S(m_cfg.beta2), b2c = S(1.0 - m_cfg.beta2);
-  const S eps = S(m_cfg.eps), wd = S(m_cfg.weight_decay);
-  auto P = p.array();
-  auto G = grad.array();
-  auto M = m_m.array();
-  auto V = m_v.array();
-  if (m_cfg.decoupled && m_cfg.weight_decay != 0) P *= S(1.0 - m_cfg.lr * m_cfg.weight_decay);
-  if (!m_cfg.decoupled && m_cfg.weight_decay != 0) {
-    // L2: g = grad + wd·p, used by both moments.
-    M += b1c * ((G + wd * P) - M);  // torch: m.lerp_(g, 1 − β1)
-    V = V * b2 + b2c * (G + wd * P).square();
-  } else {
-    M += b1c * (G - M);
-    V = V * b2 + b2c * G.square();
-  }
-  if (m_cfg.amsgrad) {
-    m_vmax.array() = m_vmax.array().max(V);
-    P -= step_size * (M / (m_vmax.array().sqrt() / bc2s + eps));
-  } else {
-    P -= step_size * (M / (V.sqrt() / bc2s + eps));
-  }
+  const S eps = S(m_cfg.eps);
+  // L2 (coupled) decay enters the gradient; decoupled decay (AdamW) shrinks the parameter first.
+  const S l2 = m_cfg.decoupled ? S(0) : S(m_cfg.weight_decay);
+  const S shrink = m_cfg.decoupled ? S(1.0 - m_cfg.lr * m_cfg.weight_decay) : S(1);
+  const bool amsgrad = m_cfg.amsgrad;
+  AdamScalars<S> c{step_size, bc2s, b1c, b2, b2c, eps, l2, shrink};
+  S* P = p.data();
+  const S* G = grad.data();
+  S* M = m_m.data();
+  S* V = m_v.data();
+  S* Vmax = amsgrad ? m_vmax.data() : nullptr;
+  for_chunks(p.size(), [&](Index begin, Index end) {
+    if (amsgrad)
+      adam_update<S, true>(P + begin, G + begin, M + begin, V + begin, Vmax + begin, end - begin, c);
+    else
+      adam_update<S, false>(P + begin, G + begin, M + begin, V + begin, nullptr, end - begin, c);
+  });
 }
 
 template class Optimizer<float>;

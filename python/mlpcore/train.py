@@ -465,13 +465,16 @@ class Trainer:
         self._stop_requested = False
         previous = self._install_sigint()
         try:
-            for _ in range(self.epochs):
+            for fit_epoch in range(self.epochs):
                 lr = self.lr_schedule.lr(self.epoch, self.base_lr)
                 self.optimizer.lr = lr
                 snapshot = self.net.parameters.copy()
                 t0 = time.perf_counter()
+                # The engine scans X for NaN/inf in the first epoch of this call; later epochs
+                # reuse the same array and skip the scan.
                 res = self.net._net.train_epoch(X, t, w, loss_enum, engine_opt, self.batch_size, self.shuffle,
-                                                self.seed, self.epoch, self._should_stop)
+                                                self.seed, self.epoch, self._should_stop,
+                                                check_finite=fit_epoch == 0)
                 if res.non_finite:
                     self.net.parameters[...] = snapshot
                     raise NonFiniteLossError(

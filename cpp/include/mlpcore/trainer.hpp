@@ -17,6 +17,9 @@ struct EpochOptions {
   std::uint64_t epoch = 0;
   /// Seconds between calls of should_stop (the Python layer checks Ctrl-C there).
   double check_interval = 0.005;
+  /// Scan X for NaN and infinity before the epoch (one vectorised pass over the data). A caller
+  /// that runs many epochs on the same, unchanged array may check it once and pass false.
+  bool check_finite = true;
 };
 
 /// What an epoch did.

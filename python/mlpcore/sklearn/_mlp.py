@@ -262,7 +262,8 @@ class _BaseMLP(BaseEstimator):
                     Xe, te = X_train.take(sample_idx, axis=0), t_train.take(sample_idx, axis=0)
                     we = None if sw_train is None else sw_train.take(sample_idx)
                 sumsq = self._weights_sumsq() if track_l2 else 0.0
-                result = engine.train_epoch(Xe, te, we, loss, optimizer, batch_size, False, 0, 0)
+                # X passed scikit-learn's validation (finite values) once per fit call.
+                result = engine.train_epoch(Xe, te, we, loss, optimizer, batch_size, False, 0, 0, check_finite=False)
                 if result.non_finite:
                     raise ValueError(_NON_FINITE)
                 self.n_iter_ += 1
