@@ -1,4 +1,4 @@
-"""The documentation runs: every ```python block of README.md and docs/*.md is executed, page by
+"""The documentation runs: every ```python block of README.md, docs/*.md and docs/course/*.md is executed, page by
 page, in a temporary working folder (the blocks of one page share one namespace, in order).
 
 A block directly preceded by the comment ``<!-- skip-test -->`` is not run; it is meant for code
@@ -14,7 +14,7 @@ from mlpcore.config import field_docs
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md")), *sorted(DOCS.glob("course/*.md"))]
 SKIP_MARK = "<!-- skip-test -->"
 
 # A fenced block: the opening fence with its language, the body, the closing fence.
@@ -40,7 +40,7 @@ def test_pages_found():
         assert page in names
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_python_blocks_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": f"docs_{page.stem.replace('-', '_')}"}
@@ -51,7 +51,7 @@ def test_python_blocks_run(page, tmp_path, monkeypatch):
         exec(compile("\n" * (line - 1) + body, str(page), "exec"), namespace)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_fences_are_known_languages(page):
     # A typo such as ```py would silently keep a block from being tested.
     langs = {language for language, _, _, _ in code_blocks(page.read_text(encoding="utf-8"))}
@@ -64,7 +64,7 @@ def anchors(page):
     return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_relative_links_resolve(page):
     text = FENCE.sub("", page.read_text(encoding="utf-8"))
     text = re.sub(r"`[^`\n]*`", "", text)  # inline code is not a link
@@ -81,6 +81,15 @@ def test_index_links_every_page():
     text = (DOCS / "index.md").read_text(encoding="utf-8")
     missing = [p.name for p in DOCS.glob("*.md") if p.name != "index.md" and f"]({p.name})" not in text]
     assert not missing
+
+
+def test_course_index_links_every_lesson():
+    course = DOCS / "course"
+    text = (course / "index.md").read_text(encoding="utf-8")
+    lessons = [p.name for p in course.glob("*.md") if p.name != "index.md"]
+    assert len(lessons) == 8
+    missing = [name for name in lessons if f"]({name})" not in text]
+    assert not missing, f"docs/course/index.md does not link {missing}"
 
 
 def test_configuration_page_lists_every_key():
