@@ -43,7 +43,7 @@ class Mode:
 
 FULL = Mode("full", 5, 20, 2, 5e10, 16, 60_000, 10_000, 0.2, 0.05, 0.3, 8, 100, 50, 3, 0, 2.0)
 QUICK = Mode("quick", 2, 4, 1, 4e9, 8, 60_000, 2_000, 0.03, 0.01, 0.04, 4, 30, 20, 1, 1, 0.5)
-SMOKE = Mode("smoke", 1, 2, 1, 2e7, 4, 2_000, 400, 0.002, 0.001, 0.002, 2, 10, 5, 1, 2, 0.1)
+SMOKE = Mode("smoke", 1, 1, 1, 2e7, 2, 512, 200, 0.002, 0.001, 0.002, 2, 10, 5, 1, 2, 0.1)
 MODES = {m.name: m for m in (FULL, QUICK, SMOKE)}
 PREDICT_ROWS = (1, 1024)
 
@@ -74,7 +74,7 @@ class Run:
         """(X_train, y_train, X_test, y_test, epochs) for a grid entry."""
         m = self.mode
         if spec.data == "spiral":
-            n_per_class = 1000 if m.name != "smoke" else 100
+            n_per_class = 1000 if m.name != "smoke" else 50
             return (*data.spiral_split(n_per_class=n_per_class), m.spiral_epochs)
         per_fit = data.train_flops_per_sample(spec.sizes) * m.teacher_epochs
         rows = int(min(m.teacher_max_rows, max(m.teacher_min_batches * spec.batch, m.teacher_flops / per_fit)))

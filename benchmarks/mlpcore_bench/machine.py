@@ -217,20 +217,22 @@ class Threads:
 
     @contextlib.contextmanager
     def __call__(self, n: int):
-        limits = self.controller.limit(limits=n) if self.controller is not None else contextlib.nullcontext()
         old_mine = mlpcore.get_num_threads()
         old_torch = self.torch.get_num_threads() if self.torch is not None else None
-        with limits:
-            # After threadpoolctl, which also sets the OpenMP runtimes' default.
-            mlpcore.set_num_threads(n)
-            if self.torch is not None:
-                self.torch.set_num_threads(n)
-            try:
-                yield
-            finally:
-                mlpcore.set_num_threads(old_mine)
+        # limit() applies the limits at once (not on entering the with block).
+        limits = self.controller.limit(limits=n) if self.controller is not None else contextlib.nullcontext()
+        try:
+            with limits:
+                # After threadpoolctl, which also sets the OpenMP runtimes' default.
+                mlpcore.set_num_threads(n)
                 if self.torch is not None:
-                    self.torch.set_num_threads(old_torch)
+                    self.torch.set_num_threads(n)
+                yield
+        finally:
+            # After threadpoolctl restored its libraries (that may reset the OpenMP default).
+            mlpcore.set_num_threads(old_mine)
+            if self.torch is not None:
+                self.torch.set_num_threads(old_torch)
 
     def state(self, n: int) -> dict:
         """The counts actually in force when n threads are asked for."""
