@@ -206,3 +206,22 @@ def test_bad_options_exit_2_and_missing_harness_is_a_clear_error(monkeypatch, ca
     monkeypatch.setattr(cli, "__file__", str(tmp_path / "a" / "b" / "cli.py"))
     assert cli.main(["bench", "--smoke"]) == 1
     assert "needs the mlpcore_bench package" in capsys.readouterr().err
+
+
+def test_boundary_rows_and_progress_overhead(tmp_path):
+    out = tmp_path / "b.json"
+    code = mlpcore_bench.main(["--smoke", "--no-default-grid", "--net", "4-8-3:16", "--threads", "1",
+                               "--sections", "step", "overhead", "--boundary", "--json", str(out)])
+    assert code == 0
+    report = json.loads(out.read_text())
+    assert report["train"] == [] and report["accuracy"] == []
+    steps = {r["library"]: r for r in report["step"]}
+    assert set(steps) == {"mlpcore", "mlpcore-core", "mlpcore-epoch", "torch", "sklearn"}
+    # The epoch loop runs whole epochs of at least 16 batches; times are per step.
+    assert steps["mlpcore-epoch"]["steps_per_block"] % 16 == 0
+    for lib in ("mlpcore-core", "mlpcore-epoch"):
+        assert steps[lib]["mlpcore_speedup"]["median"] > 0
+    ov = report["overhead"]
+    assert set(ov["variants"]) == {"progress", "callback", "progress+callback"}
+    assert ov["plain_us_per_epoch"] > 0 and isinstance(ov["met"], bool)
+    assert ov["direct"]["bar_us_per_epoch"] > 0 and ov["direct"]["callback_us_per_epoch"] > 0

@@ -27,6 +27,7 @@ __all__ = ["DESCRIPTION", "add_arguments", "run", "main"]
 DESCRIPTION = ("Benchmark mlpcore against PyTorch eager and scikit-learn: training throughput over whole "
                "epochs, one-step and prediction latency, and test accuracy after the same epochs.")
 SECTIONS = ("train", "step", "predict", "accuracy")
+EXTRA_SECTIONS = ("overhead",)  # on request only
 ENGINE_CHOICES = ("mlpcore", "torch", "torch-loop", "torch-dataloader", "sklearn")
 
 
@@ -61,8 +62,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="thread counts (default: 1 2)")
     parser.add_argument("--engines", nargs="+", choices=ENGINE_CHOICES, metavar="NAME",
                         help=f"only these engines ({', '.join(ENGINE_CHOICES)}; mlpcore always runs)")
-    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS), metavar="NAME",
-                        help=f"only these parts ({', '.join(SECTIONS)}; default all)")
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS + EXTRA_SECTIONS, default=list(SECTIONS),
+                        metavar="NAME", help=f"these parts ({', '.join(SECTIONS + EXTRA_SECTIONS)}; default: all "
+                        "but overhead, the cost of progress bars and callbacks in Trainer.fit)")
+    parser.add_argument("--boundary", action="store_true",
+                        help="also time the raw engine call and the C++ epoch loop per step (step section)")
     parser.add_argument("--repeats", type=_positive, metavar="N", help="rounds per measurement (default 5, quick 2)")
     parser.add_argument("--json", metavar="PATH", help="write every measurement and the machine record as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="write the results as a Markdown page")
@@ -89,6 +93,8 @@ def command_line(args) -> str:
         parts += ["--engines", *args.engines]
     if list(args.sections) != list(SECTIONS):
         parts += ["--sections", *args.sections]
+    if args.boundary:
+        parts.append("--boundary")
     if args.repeats:
         parts += ["--repeats", str(args.repeats)]
     if args.wait_quiet:
@@ -115,7 +121,8 @@ def run(args) -> int:
         engines = {"mlpcore", *args.engines}
     if args.wait_quiet > 0:
         machine.wait_quiet(args.wait_quiet)
-    bench = harness.Run(mode, grid, list(dict.fromkeys(args.threads)), engines=engines, sections=args.sections)
+    bench = harness.Run(mode, grid, list(dict.fromkeys(args.threads)), engines=engines, sections=args.sections,
+                          boundary=args.boundary)
     command = command_line(args)
     print(f"{command}\n{', '.join(s.label for s in grid)}; threads {', '.join(map(str, bench.thread_counts))}; "
           f"engines {', '.join(bench.engines.train_names)}", flush=True)

@@ -149,13 +149,18 @@ class Engines:
 
     # -- one training step ------------------------------------------------------------------------
     def step(self, library, sizes, xs, ys, seed):
-        """A closure run(k) doing k training steps over the batch pool (xs, ys), cycling."""
+        """(run, steps per unit): run(k) does k units of training over the batch pool (xs, ys),
+        cycling; a unit is one step, or one epoch over the pool for ``mlpcore-epoch``."""
         pool = len(xs)
         state = [0]
-        if library == "mlpcore":
+        if library.startswith("mlpcore"):
             net = mlpcore.MLP(list(sizes), activation="relu", init=MLPCORE_INIT, seed=seed)
             opt = mlpcore.Adam(LR)
             ys32 = [np.ascontiguousarray(y, dtype=np.int32) for y in ys]
+            if library == "mlpcore-core":
+                return self._step_core(net, opt, xs, ys32), 1
+            if library == "mlpcore-epoch":
+                return self._step_epoch(net, opt, xs, ys32, seed)
 
             def run(k):
                 i = state[0]
@@ -163,7 +168,7 @@ class Engines:
                     net.train_step(xs[i], ys32[i], opt)
                     i = (i + 1) % pool
                 state[0] = i
-            return run
+            return run, 1
         if library == "torch":
             torch = self.torch
             model = self._torch_model(sizes, seed)
@@ -180,7 +185,7 @@ class Engines:
                     opt.step()
                     i = (i + 1) % pool
                 state[0] = i
-            return run
+            return run, 1
         clf = self._sk_model(sizes, xs[0].shape[0], 1, seed)
         classes = np.arange(sizes[-1])
         clf.partial_fit(xs[0], ys[0], classes=classes)
@@ -191,7 +196,40 @@ class Engines:
                 clf.partial_fit(xs[i], ys[i])
                 i = (i + 1) % pool
             state[0] = i
+        return run, 1
+
+    # The boundary diagnostics (private engine calls, which may change with the engine): the raw
+    # extension call without the Python layer's checks, and the C++ epoch loop per step. Their gaps
+    # to ``mlpcore`` are the cost of the Python layer and of crossing into the engine per step.
+    @staticmethod
+    def _step_core(net, opt, xs, ys32):
+        from mlpcore.model import LOSSES
+
+        loss, engine, adam, pool, state = LOSSES["cross_entropy"], net._net, opt._engine("float32"), len(xs), [0]
+
+        def run(k):
+            i, step = state[0], engine.train_step
+            for _ in range(k):
+                step(xs[i], ys32[i], None, loss, adam)
+                i = (i + 1) % pool
+            state[0] = i
         return run
+
+    @staticmethod
+    def _step_epoch(net, opt, xs, ys32, seed):
+        from mlpcore.model import LOSSES
+
+        batch = xs[0].shape[0]
+        copies = -(-16 // len(xs))  # at least 16 batches per epoch
+        X = np.ascontiguousarray(np.concatenate(xs * copies))
+        y = np.ascontiguousarray(np.concatenate(ys32 * copies))
+        loss, engine, adam, state = LOSSES["cross_entropy"], net._net, opt._engine("float32"), [0]
+
+        def run(k):
+            for _ in range(k):
+                engine.train_epoch(X, y, None, loss, adam, batch, True, seed, state[0])
+                state[0] += 1
+        return run, len(xs) * copies
 
     # -- prediction ------------------------------------------------------------------------------
     def predict(self, library, sizes, X, seed):

@@ -39,11 +39,12 @@ class Mode:
     acc_repeats: int
     peak_level: int
     load_sample: float      # seconds of load sampling before and after
+    overhead: tuple         # (epochs per fit, repetitions) of the progress/callback section
 
 
-FULL = Mode("full", 5, 20, 2, 5e10, 16, 60_000, 10_000, 0.2, 0.05, 0.3, 8, 100, 50, 3, 0, 2.0)
-QUICK = Mode("quick", 2, 4, 1, 4e9, 8, 60_000, 2_000, 0.03, 0.01, 0.04, 4, 30, 20, 1, 1, 0.5)
-SMOKE = Mode("smoke", 1, 1, 1, 2e7, 2, 512, 200, 0.002, 0.001, 0.002, 2, 10, 5, 1, 2, 0.1)
+FULL = Mode("full", 5, 20, 2, 5e10, 16, 60_000, 10_000, 0.2, 0.05, 0.3, 8, 100, 50, 3, 0, 2.0, (200, 21))
+QUICK = Mode("quick", 2, 4, 1, 4e9, 8, 60_000, 2_000, 0.03, 0.01, 0.04, 4, 30, 20, 1, 1, 0.5, (200, 5))
+SMOKE = Mode("smoke", 1, 1, 1, 2e7, 2, 512, 200, 0.002, 0.001, 0.002, 2, 10, 5, 1, 2, 0.1, (5, 1))
 MODES = {m.name: m for m in (FULL, QUICK, SMOKE)}
 PREDICT_ROWS = (1, 1024)
 
@@ -57,8 +58,9 @@ class Case:
 class Run:
     """One benchmark run; call() returns the report."""
 
-    def __init__(self, mode, grid, threads, engines=None, sections=None, say=print):
+    def __init__(self, mode, grid, threads, engines=None, sections=None, boundary=False, say=print):
         self.mode, self.grid, self.thread_counts, self.say = mode, list(grid), list(threads), say
+        self.boundary = boundary
         self.sections = list(sections or ("train", "step", "predict", "accuracy"))
         self.torch = machine.optional("torch")
         self.sklearn = machine.optional("sklearn")
@@ -136,16 +138,18 @@ class Run:
 
     # -- one step and prediction (blocks of calls) ---------------------------------------------------------
     def _blocks(self, cases, make, block, rounds, where):
-        """Calibrate and time blocks of calls; {key: per-call seconds list}."""
-        runners, units = {}, {}
+        """Calibrate and time blocks of calls; make(case) -> (run, calls per unit of run);
+        ({key: per-call seconds list}, {key: calls per block}, foreign load)."""
+        runners, units, per_unit = {}, {}, {}
         for case in cases:
             with self.threads(case.threads):
-                runners[case.key] = make(case)
+                runners[case.key], per_unit[case.key] = make(case)
                 units[case.key] = timing.calibrate(runners[case.key], block, self.mode.warmup)
         load = machine.ForeignLoad().start()
         per_call = timing.interleaved(
             cases, rounds, self.threads,
-            lambda c, r: timing.time_block(runners[c.key], units[c.key]) / units[c.key])
+            lambda c, r: timing.time_block(runners[c.key], units[c.key]) / (units[c.key] * per_unit[c.key]))
+        units = {k: units[k] * per_unit[k] for k in units}
         foreign = load.stop()
         self._check_load(where, foreign)
         return per_call, units, foreign
@@ -154,7 +158,8 @@ class Run:
         rng = np.random.default_rng(0)
         xs = [rng.standard_normal((spec.batch, spec.sizes[0]), dtype=np.float32) for _ in range(self.mode.pool)]
         ys = [rng.integers(0, spec.sizes[-1], size=spec.batch).astype(np.int64) for _ in range(self.mode.pool)]
-        cases = [Case((lib, t), t) for lib in self.engines.libraries for t in self.thread_counts]
+        libraries = self.engines.libraries + (["mlpcore-core", "mlpcore-epoch"] if self.boundary else [])
+        cases = [Case((lib, t), t) for lib in libraries for t in self.thread_counts]
         per_call, units, foreign = self._blocks(
             cases, lambda c: self.engines.step(c.key[0], spec.sizes, xs, ys, 0), self.mode.step_block, rounds,
             f"step {spec.label}")
@@ -180,7 +185,7 @@ class Run:
             X = np.random.default_rng(1).standard_normal((n_rows, sizes[0]), dtype=np.float32)
             cases = [Case((lib, t), t) for lib in self.engines.libraries for t in self.thread_counts]
             per_call, units, foreign = self._blocks(
-                cases, lambda c: self.engines.predict(c.key[0], sizes, X, 0), self.mode.predict_block, rounds,
+                cases, lambda c: (self.engines.predict(c.key[0], sizes, X, 0), 1), self.mode.predict_block, rounds,
                 f"predict {label} rows {n_rows}")
             for case in cases:
                 lib, t = case.key
@@ -279,6 +284,15 @@ class Run:
             report["accuracy"] = self.accuracy_section()
             rep.print_accuracy_rows(report["accuracy"], self.say)
             self._check_accuracy(report["accuracy"] + report["train"])
+
+        if "overhead" in self.sections:
+            from . import overhead
+            with self.threads(1):
+                report["overhead"] = overhead.measure(*m.overhead)
+            self._check_load("overhead", report["overhead"]["foreign_load_cores"])
+            self.say("\nprogress bar and callbacks, cost in Trainer.fit:")
+            for line in overhead.lines(report["overhead"]):
+                self.say(f"  {line}")
 
         from .targets import evaluate
         report["targets"] = evaluate(report)

@@ -42,14 +42,14 @@ def print_train_rows(rows, say):
 
 def print_step_header(say):
     say("\none training step (µs median, min–max; mlpcore× = engine's time over mlpcore's)")
-    say(f"{'net':18}{'batch':>6}{'thr':>4}  {'library':9}{'per step':>11}  {'min–max':>21}{'samples/s':>11}"
+    say(f"{'net':18}{'batch':>6}{'thr':>4}  {'library':14}{'per step':>11}  {'min–max':>21}{'samples/s':>11}"
         f"{'GFLOP/s':>9}  {'mlpcore×':>22}")
 
 
 def print_step_rows(rows, say):
     for r in rows:
         s = r["step_us"]
-        say(f"{r['net']:18}{r['batch']:>6}{r['threads']:>4}  {r['library']:9}{_us(s['median']):>11}  "
+        say(f"{r['net']:18}{r['batch']:>6}{r['threads']:>4}  {r['library']:14}{_us(s['median']):>11}  "
             f"{_span(s, _us):>21}{_rate(r['samples_per_s']):>11}{r['gflops']:>9.1f}  "
             f"{_ratio(r['mlpcore_speedup']):>22}")
 
@@ -92,7 +92,12 @@ def print_targets(report, say):
     say("\none-core peak: FMA probe " + (f"{fma:.0f} GFLOP/s" if fma else "unavailable") +
         (f", large matrix product {gemm:.0f} GFLOP/s ({p['gemm']['library']})" if gemm else ""))
     say("targets (training throughput over whole epochs, same run):")
+    missing = [t for t in report.get("targets", []) if t["measured"] is None]
+    if missing:
+        say(f"  ({len(missing)} of {len(report['targets'])} not measured: their nets or threads are not in this run)")
     for t in report.get("targets", []):
+        if t["measured"] is None:
+            continue
         measured = "—" if t["measured"] is None else (
             f"{100 * t['measured']:.0f} %" if t["kind"] == "peak" else f"{t['measured']:.2f}×")
         goal = f"{100 * t['goal']:.0f} %" if t["kind"] == "peak" else f"{t['goal']:g}×"
@@ -199,6 +204,10 @@ def markdown(report, command, png_relative=None) -> str:
                        [[r["dataset"], r["net"], r["epochs"], r["engine"], f"{r['test_accuracy']['median']:.4f}",
                          f"{r['test_accuracy']['min']:.4f}–{r['test_accuracy']['max']:.4f}",
                          _rate(r["samples_per_s"]["median"])] for r in report["accuracy"]]), ""]
+    if report.get("overhead"):
+        from .overhead import lines
+        out += ["## Progress bar and callbacks in `Trainer.fit`", ""] + [f"- {x}" for x in lines(report["overhead"])]
+        out += [""]
     out += ["## Warnings", ""]
     out += [f"- {w}" for w in report["warnings"]] or ["None: no section saw other processes busy."]
     out += ["", f"Total run time {report['elapsed_seconds']:.0f} s.", ""]
