@@ -72,7 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--markdown", metavar="PATH", help="write the results as a Markdown page")
     parser.add_argument("--png", metavar="PATH", help="write a chart (needs matplotlib)")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                        help="first wait up to this long for other processes to leave the CPUs idle")
+                        help="before each timed section, wait up to this long for other processes to leave "
+                        "the CPUs idle (a shared machine)")
     return parser
 
 
@@ -107,7 +108,7 @@ def command_line(args) -> str:
 
 def run(args) -> int:
     """Run the benchmark described by parsed `args`; print the tables, write the files; exit code 0."""
-    from . import data, harness, machine, report
+    from . import data, harness, report
 
     mode = harness.SMOKE if args.smoke else harness.QUICK if args.quick else harness.FULL
     if args.repeats:
@@ -119,10 +120,8 @@ def run(args) -> int:
     engines = None
     if args.engines:
         engines = {"mlpcore", *args.engines}
-    if args.wait_quiet > 0:
-        machine.wait_quiet(args.wait_quiet)
     bench = harness.Run(mode, grid, list(dict.fromkeys(args.threads)), engines=engines, sections=args.sections,
-                          boundary=args.boundary)
+                        boundary=args.boundary, wait_quiet=args.wait_quiet)
     command = command_line(args)
     print(f"{command}\n{', '.join(s.label for s in grid)}; threads {', '.join(map(str, bench.thread_counts))}; "
           f"engines {', '.join(bench.engines.train_names)}", flush=True)

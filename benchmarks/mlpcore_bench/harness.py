@@ -58,9 +58,10 @@ class Case:
 class Run:
     """One benchmark run; call() returns the report."""
 
-    def __init__(self, mode, grid, threads, engines=None, sections=None, boundary=False, say=print):
+    def __init__(self, mode, grid, threads, engines=None, sections=None, boundary=False, wait_quiet=0.0,
+                 say=print):
         self.mode, self.grid, self.thread_counts, self.say = mode, list(grid), list(threads), say
-        self.boundary = boundary
+        self.boundary, self.wait_quiet = boundary, wait_quiet
         self.sections = list(sections or ("train", "step", "predict", "accuracy"))
         self.torch = machine.optional("torch")
         self.sklearn = machine.optional("sklearn")
@@ -92,6 +93,11 @@ class Run:
         self.warnings.append(text)
         self.say(f"  !! {text}")
 
+    def _quiet(self):
+        """Before a section: wait (at most --wait-quiet seconds) for the other processes to rest."""
+        if self.wait_quiet > 0:
+            machine.wait_quiet(self.wait_quiet, window=2.0, say=lambda text: self.say(f"  ({text})"))
+
     def _check_load(self, where, cores):
         if cores is not None and cores > machine.FOREIGN_WARN:
             self.warn(f"{where}: other processes kept {cores:.2f} cores busy: timings disturbed")
@@ -105,6 +111,7 @@ class Run:
         for case in cases:  # first-call costs (thread pools, allocators, imports) stay out
             with self.threads(case.threads):
                 self.engines.fit(case.key[0], spec.sizes, warm, spec.batch, 1, 0)
+        self._quiet()
         load = machine.ForeignLoad().start()
         runs = timing.interleaved(cases, rounds, self.threads,
                                   lambda c, r: self.engines.fit(c.key[0], spec.sizes, dataset, spec.batch, epochs, r))
@@ -145,6 +152,7 @@ class Run:
             with self.threads(case.threads):
                 runners[case.key], per_unit[case.key] = make(case)
                 units[case.key] = timing.calibrate(runners[case.key], block, self.mode.warmup)
+        self._quiet()
         load = machine.ForeignLoad().start()
         per_call = timing.interleaved(
             cases, rounds, self.threads,
@@ -216,17 +224,32 @@ class Run:
     # -- the whole run ----------------------------------------------------------------------------------
     def __call__(self, argv=None):
         # The libraries' own objects (tens of thousands) move to the permanent generation, so the
-        # collection before each timed run stays short.
+        # garbage collections between timed runs stay short.
         gc.freeze()
         try:
-            return self._run(argv)
+            started = time.time()
+            report = self._record(argv)
+            self.say("measuring the arithmetic peak of one core ...")
+            self._quiet()
+            report["peak"] = peak.measure(self.mode.peak_level, self.torch, self.threads)
+            self._sections(report)
+            from .targets import evaluate
+            from .report import print_targets
+            report["targets"] = evaluate(report)
+            report["machine"]["load_after"] = machine.sample_load(self.mode.load_sample)
+            self._check_load("after the run", report["machine"]["load_after"]["foreign_cores"])
+            report["elapsed_seconds"] = time.time() - started
+            report["warnings"] = self.warnings
+            report["noisy"] = any("cores busy" in w for w in self.warnings)
+            print_targets(report, self.say)
+            return report
         finally:
             gc.unfreeze()
 
-    def _run(self, argv):
+    def _record(self, argv) -> dict:
+        """The run's settings, machine, build, versions and thread counts."""
         m = self.mode
-        started = time.time()
-        report = {"schema": SCHEMA, "command": argv if argv is not None else sys.argv,
+        report = {"schema": SCHEMA, "command": argv if argv is not None else " ".join(sys.argv),
                   "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                   "mode": m.name, "settings": {**m.__dict__, "threads": self.thread_counts, "lr": LR,
                                                "optimizer": "Adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)",
@@ -249,15 +272,18 @@ class Run:
             self.warn("threadpoolctl is not installed: NumPy/scikit-learn BLAS threads are not limited")
         if max(self.thread_counts) > (cpu["cpus_available"] or 1):
             self.warn(f"{max(self.thread_counts)} threads asked for but only {cpu['cpus_available']} CPUs available")
-        before = report["machine"]["load_before"]["foreign_cores"]
-        self._check_load("before the run", before)
+        self._check_load("before the run", report["machine"]["load_before"]["foreign_cores"])
         for name, reason in self.engines.skipped.items():
             self.say(f"  (engine {name} skipped: {reason})")
+        return report
 
-        self.say("measuring the arithmetic peak of one core ...")
-        report["peak"] = peak.measure(m.peak_level, self.torch, self.threads)
-        report["train"], report["scaling"], report["step"], report["predict"], report["accuracy"] = [], [], [], [], []
-        from . import report as rep  # printing helpers
+    def _sections(self, report):
+        """Run the chosen sections, printing each table as it fills."""
+        from . import report as rep
+
+        m = self.mode
+        for key in ("train", "scaling", "step", "predict", "accuracy"):
+            report[key] = []
         if "train" in self.sections:
             rep.print_train_header(self.say)
             for spec in self.grid:
@@ -283,26 +309,16 @@ class Run:
             rep.print_accuracy_header(self.say)
             report["accuracy"] = self.accuracy_section()
             rep.print_accuracy_rows(report["accuracy"], self.say)
-            self._check_accuracy(report["accuracy"] + report["train"])
-
+            self._check_accuracy(report["accuracy"])
         if "overhead" in self.sections:
             from . import overhead
+            self._quiet()
             with self.threads(1):
                 report["overhead"] = overhead.measure(*m.overhead)
             self._check_load("overhead", report["overhead"]["foreign_load_cores"])
             self.say("\nprogress bar and callbacks, cost in Trainer.fit:")
             for line in overhead.lines(report["overhead"]):
                 self.say(f"  {line}")
-
-        from .targets import evaluate
-        report["targets"] = evaluate(report)
-        rep.print_targets(report, self.say)
-        report["machine"]["load_after"] = machine.sample_load(m.load_sample)
-        self._check_load("after the run", report["machine"]["load_after"]["foreign_cores"])
-        report["elapsed_seconds"] = time.time() - started
-        report["warnings"] = self.warnings
-        report["noisy"] = bool(self.warnings and any("cores busy" in w for w in self.warnings))
-        return report
 
     def _check_accuracy(self, rows):
         """Speed must not hide a wrong result: flag mlpcore well below the best engine."""
