@@ -102,8 +102,9 @@ def sample_load(seconds: float) -> dict:
 def wait_quiet(limit_seconds: float, window: float = 3.0, say=print) -> bool:
     """Wait at most `limit_seconds` until two successive windows see other processes use fewer
     than FOREIGN_WARN cores; True if that happened."""
-    deadline, calm = time.monotonic() + limit_seconds, 0
-    while time.monotonic() < deadline:
+    start = time.monotonic()
+    calm, told = 0, False
+    while time.monotonic() < start + limit_seconds:
         probe = ForeignLoad().start()
         time.sleep(window)
         cores = probe.stop()
@@ -111,9 +112,12 @@ def wait_quiet(limit_seconds: float, window: float = 3.0, say=print) -> bool:
             return False
         calm = calm + 1 if cores < FOREIGN_WARN else 0
         if calm >= 2:
+            if told:
+                say(f"idle after {time.monotonic() - start:.0f} s")
             return True
-        if not calm:
+        if not calm and not told:
             say(f"waiting for idle CPUs: other processes use {cores:.2f} cores")
+            told = True
     say(f"still busy after {limit_seconds:.0f} s; starting anyway")
     return False
 
