@@ -58,10 +58,14 @@ def loadavg():
         return None
 
 
+# /proc/stat counts in clock ticks (10 ms): shorter windows say nothing about the load.
+MIN_LOAD_WINDOW = 0.25
+
+
 class ForeignLoad:
     """Average number of cores other processes kept busy between start() and stop(): the machine's
     busy time from /proc/stat minus this process's own CPU time, over the wall time. stop() gives
-    None where /proc/stat is missing."""
+    None where /proc/stat is missing or the window was shorter than MIN_LOAD_WINDOW seconds."""
 
     def start(self):
         self._wall, self._busy0, self._own0 = time.perf_counter(), self._machine_busy(), self._own()
@@ -69,10 +73,11 @@ class ForeignLoad:
 
     def stop(self):
         busy = self._machine_busy()
-        if busy is None or self._busy0 is None:
-            return None
         wall = time.perf_counter() - self._wall
-        return max(0.0, ((busy - self._busy0) - (self._own() - self._own0)) / wall)
+        if busy is None or self._busy0 is None or wall < MIN_LOAD_WINDOW:
+            return None
+        cores = ((busy - self._busy0) - (self._own() - self._own0)) / wall
+        return min(max(0.0, cores), float(os.cpu_count() or 1))
 
     @staticmethod
     def _machine_busy():
