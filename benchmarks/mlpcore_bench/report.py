@@ -131,6 +131,8 @@ def _md_machine(report, command):
     m, b, v = report["machine"], report["build"], report["versions"]
     cm = b.get("cmake") or {}
     flags = " ".join(x for x in (cm.get("CMAKE_CXX_FLAGS_RELEASE"), cm.get("CMAKE_CXX_FLAGS")) if x)
+    if cm.get("MLPCORE_NATIVE", "").upper() in ("ON", "TRUE", "1"):
+        flags += " -march=native (MLPCORE_NATIVE)"
     lb, la = m["load_before"], m.get("load_after") or {}
     out = ["# Benchmarks", "",
            "mlpcore against PyTorch eager and scikit-learn on the same nets, data and settings, measured by "
@@ -162,8 +164,11 @@ def _md_machine(report, command):
 
 
 def _md_targets(report, png_relative):
+    measured = [t for t in report["targets"] if t["met"] is not None]
     out = ["## Targets", "", "Training throughput over whole epochs; PyTorch means the faster of its two loops "
-            "in the same run.", ""]
+           f"in the same run. {sum(t['met'] for t in measured)} of {len(measured)} measured targets met"
+           + (f" ({len(report['targets']) - len(measured)} not measured)." if len(measured) < len(report["targets"])
+              else "."), ""]
     rows = []
     for t in report["targets"]:
         if t["kind"] == "peak":
