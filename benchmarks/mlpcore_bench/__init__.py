@@ -20,6 +20,7 @@ Use ``mlpcore bench [options]``, ``python -m mlpcore_bench [options]``, or from 
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 
 __all__ = ["DESCRIPTION", "add_arguments", "run", "main"]
@@ -71,6 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--json", metavar="PATH", help="write every measurement and the machine record as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="write the results as a Markdown page")
     parser.add_argument("--png", metavar="PATH", help="write a chart (needs matplotlib)")
+    parser.add_argument("--from-json", metavar="PATH",
+                        help="measure nothing: write --markdown/--png again from a saved --json report")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="before each timed section, wait up to this long for other processes to leave "
                         "the CPUs idle (a shared machine)")
@@ -108,8 +111,14 @@ def command_line(args) -> str:
 
 def run(args) -> int:
     """Run the benchmark described by parsed `args`; print the tables, write the files; exit code 0."""
-    from . import data, harness, report
+    from . import data, harness
 
+    if args.from_json:
+        with open(args.from_json, encoding="utf-8") as f:
+            saved = json.load(f)
+        if saved.get("schema") != harness.SCHEMA:
+            raise ValueError(f"{args.from_json}: not an mlpcore bench report ({harness.SCHEMA})")
+        return _write(saved, saved["command"], args, json_too=False)
     mode = harness.SMOKE if args.smoke else harness.QUICK if args.quick else harness.FULL
     if args.repeats:
         mode = harness.Mode(**{**mode.__dict__, "repeats": args.repeats})
@@ -125,8 +134,13 @@ def run(args) -> int:
     command = command_line(args)
     print(f"{command}\n{', '.join(s.label for s in grid)}; threads {', '.join(map(str, bench.thread_counts))}; "
           f"engines {', '.join(bench.engines.train_names)}", flush=True)
-    result = bench(argv=command)
-    if args.json:
+    return _write(bench(argv=command), command, args, json_too=True)
+
+
+def _write(result, command, args, json_too):
+    from . import report
+
+    if json_too and args.json:
         report.write_json(result, args.json)
         print(f"wrote {args.json}")
     png_written = False

@@ -87,10 +87,12 @@ def _met(t):
 
 
 def print_targets(report, say):
-    p = report.get("peak", {})
-    fma, gemm = (p.get("fma") or {}).get("gflops"), (p.get("gemm") or {}).get("gflops")
-    say("\none-core peak: FMA probe " + (f"{fma:.0f} GFLOP/s" if fma else "unavailable") +
-        (f", large matrix product {gemm:.0f} GFLOP/s ({p['gemm']['library']})" if gemm else ""))
+    for key, when in (("peak", "before"), ("peak_after", "after")):
+        p = report.get(key) or {}
+        fma, gemm = (p.get("fma") or {}).get("gflops"), (p.get("gemm") or {}).get("gflops")
+        if p:
+            say(f"\none-core peak {when} the run: FMA probe " + (f"{fma:.0f} GFLOP/s" if fma else "unavailable") +
+                (f", large matrix product {gemm:.0f} GFLOP/s ({p['gemm']['library']})" if gemm else ""))
     say("targets (training throughput over whole epochs, same run):")
     missing = [t for t in report.get("targets", []) if t["measured"] is None]
     if missing:
@@ -145,7 +147,7 @@ def _md_machine(report, command):
                 "noisy; the ratios, taken from interleaved runs of one process, are steadier but not immune.", ""]
     out += ["## Machine and build", "",
             f"- {report['date']}, mode `{report['mode']}`, commit `{(report['git'].get('commit') or '?')[:12]}`"
-            + (" (with modified tracked files)" if report["git"].get("modified_files") else ""),
+            + _modified(report["git"].get("modified_files")),
             f"- CPU: {m['model']}, {m['cpus_available']} of {m['logical_cpus']} logical CPUs available; "
             f"ISA flags {', '.join(m['isa_flags'])}",
             f"- Load from other processes: {_load(lb)} before, {_load(la)} after the run",
@@ -154,7 +156,11 @@ def _md_machine(report, command):
             + (f", flags `{flags}`" if flags else ""),
             f"- PyTorch {v.get('torch') or 'not installed'}, scikit-learn {v.get('sklearn') or 'not installed'}, "
             f"NumPy {v['numpy']}, threadpoolctl {v.get('threadpoolctl') or 'not installed'}, Python {v['python']}",
-            f"- One-core peak: {_peak_text(report.get('peak', {}))}", "",
+            f"- One-core peak before the run: {_peak_text(report.get('peak', {}))}"]
+    if report.get("peak_after"):
+        out += [f"- One-core peak after the run: {_peak_text(report['peak_after'])}; the targets use the higher "
+                "figure of each kind"]
+    out += ["",
             "Every engine: ReLU hidden layers, softmax cross-entropy, Adam (lr 1e-3), float32, reshuffled "
             "each epoch; threads set with `mlpcore.set_num_threads`, `torch.set_num_threads` and "
             "threadpoolctl. Engines, thread counts and seeds are interleaved in a rotating order; each "
@@ -232,6 +238,13 @@ def _md_sections(report):
         out += ["## Progress bar and callbacks in `Trainer.fit`", ""] + [f"- {x}" for x in lines(report["overhead"])]
         out += [""]
     return out
+
+
+def _modified(entries):
+    if not entries:
+        return ""
+    names = [e[3:] if len(e) > 3 else e for e in entries]
+    return " (modified tracked files: " + ", ".join(f"`{n}`" for n in names[:4]) + (", …" if len(names) > 4 else "") + ")"
 
 
 def _load(sample):
