@@ -201,7 +201,7 @@ def git() -> dict:
     def run(*args):
         try:
             done = subprocess.run(["git", *args], cwd=here, capture_output=True, text=True, timeout=10)
-            return done.stdout.strip() if done.returncode == 0 else ""
+            return done.stdout.rstrip() if done.returncode == 0 else ""
         except (OSError, subprocess.SubprocessError):
             return ""
     commit = run("rev-parse", "HEAD")

@@ -243,7 +243,7 @@ def _md_sections(report):
 def _modified(entries):
     if not entries:
         return ""
-    names = [e[3:] if len(e) > 3 else e for e in entries]
+    names = [e.split(None, 1)[-1] for e in entries]  # porcelain lines: "XY path"
     return " (modified tracked files: " + ", ".join(f"`{n}`" for n in names[:4]) + (", …" if len(names) > 4 else "") + ")"
 
 
