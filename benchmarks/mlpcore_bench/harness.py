@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import mlpcore  # before torch: the process then uses the system's OpenMP runtime for both
+import mlpcore  # noqa: F401  (before torch: the process then uses the system's OpenMP runtime for both)
 
 from . import data, machine, peak, timing
 from .engines import LR, MLPCORE_INIT, Engines
