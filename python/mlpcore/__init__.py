@@ -3,7 +3,10 @@
 The engine (forward, backpropagation, losses, SGD/Adam and the training loop) runs in C++;
 this package is the thin layer over it. Importing it does no work beyond loading the engine.
 """
-from ._core import build_info as _build_info, get_num_threads, set_num_threads as _set_num_threads
+from ._isa import select_engine as _select_engine
+
+_core, _engine = _select_engine()  # the compiled engine for this CPU, see _isa.py
+from ._core import build_info as _build_info, get_num_threads, set_num_threads as _set_num_threads  # noqa: E402
 from .model import MLP, load
 from .optim import SGD, Adam, AdamW
 from .train import (
@@ -51,10 +54,14 @@ def build_info() -> dict:
     -------
     dict
         ``version``, ``eigen_version``, ``compiler``, ``isa`` (the SIMD instruction sets Eigen
-        vectorises with), ``native`` (built for this host's instruction set), ``openmp`` and
-        ``num_threads`` (threads used by matrix products).
+        vectorises with), ``native`` (built for this host's instruction set), ``engine`` (the
+        compiled engine in use: ``native``, or in a portable build ``baseline``, ``avx2`` or
+        ``avx512``, chosen for this CPU at import), ``openmp`` and ``num_threads`` (threads
+        used by matrix products).
     """
-    return dict(_build_info())
+    info = dict(_build_info())
+    info["engine"] = _engine
+    return info
 
 
 def set_num_threads(n: int) -> None:
