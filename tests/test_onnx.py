@@ -318,7 +318,7 @@ def test_failed_export_keeps_the_existing_file(tmp_path, monkeypatch):
     def failing_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(mlpcore.onnx.os, "replace", failing_replace)
+    monkeypatch.setattr(mlpcore._files.os, "replace", failing_replace)  # the shared atomic writer
     with pytest.raises(OSError, match="disk full"):
         mlpcore.onnx.export(net, path)
     assert path.read_bytes() == b"previous model"

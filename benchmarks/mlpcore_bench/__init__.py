@@ -23,6 +23,8 @@ import argparse
 import json
 import shlex
 
+from mlpcore._files import write_text
+
 __all__ = ["DESCRIPTION", "add_arguments", "run", "main"]
 
 DESCRIPTION = ("Benchmark mlpcore against PyTorch eager and scikit-learn: training throughput over whole "
@@ -153,8 +155,7 @@ def _write(result, command, args, json_too):
             print("no chart: matplotlib is not installed")
     if args.markdown:
         png = report.relative(args.png, args.markdown) if png_written else None
-        with open(args.markdown, "w", encoding="utf-8") as f:
-            f.write(report.markdown(result, command, png))
+        write_text(args.markdown, report.markdown(result, command, png))
         print(f"wrote {args.markdown}")
     return 0
 

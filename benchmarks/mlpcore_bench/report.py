@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+from mlpcore._files import atomic_write
+
 
 def _rate(v):
     return f"{v / 1e6:.2f} M" if v >= 1e6 else f"{v / 1e3:.1f} k" if v >= 1e3 else f"{v:.0f}"
@@ -269,7 +271,7 @@ def _peak_text(p):
 
 # -- files -------------------------------------------------------------------------------------------------
 def write_json(report, path):
-    with open(path, "w") as f:
+    with atomic_write(path) as f:
         json.dump(report, f, indent=1)
 
 
@@ -313,7 +315,8 @@ def write_png(report, path):
     ax2.set_xlabel(f"measured / target (≥ 1: met; bars cut at {clip:g})")
     fig.suptitle(f"mlpcore bench ({report['mode']}, {report['date']})", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
     plt.close(fig)
 
 

@@ -5,11 +5,14 @@
 // its own message, and keeping the whole format in one place is the point (STYLE §3).
 #include "mlpcore/model_io.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -198,9 +201,40 @@ std::string serialize(const BasicMlp<S>& net) {
   return out;
 }
 
+namespace {
+
+// Removes "<path>.tmp-<pid>-<id>" files left by a writer that was killed before it could clean
+// up (SIGKILL, power loss), when process <pid> no longer exists. The temporaries of a save in
+// progress elsewhere, and every other name, are left alone. Python's writers
+// (mlpcore/_files.py) name their temporaries the same way and apply the same rule.
+void remove_stale_temps(const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
+  const std::string folder = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp-";
+  DIR* dir = ::opendir(folder.c_str());
+  if (!dir) return;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    std::size_t i = prefix.size(), digits = 0;
+    long long pid = 0;
+    while (i < name.size() && name[i] >= '0' && name[i] <= '9' && digits < 12) pid = pid * 10 + (name[i++] - '0'), ++digits;
+    if (digits == 0 || i + 1 >= name.size() || name[i] != '-') continue;
+    bool id_ok = true;
+    for (std::size_t j = i + 1; j < name.size(); ++j) id_ok = id_ok && std::isalnum(static_cast<unsigned char>(name[j]));
+    if (!id_ok || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    ::unlink((folder + "/" + name).c_str());
+  }
+  ::closedir(dir);
+}
+
+}  // namespace
+
 template <class S>
 void save(const BasicMlp<S>& net, const std::string& path) {
   const std::string bytes = serialize(net);
+  remove_stale_temps(path);
   static std::atomic<unsigned> counter{0};
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

@@ -32,6 +32,44 @@ void Optimizer<S>::bind(Index n) {
   }
 }
 
+template <class S>
+OptimizerState<S> Optimizer<S>::state() const {
+  OptimizerState<S> out;
+  out.steps = m_t;
+  out.size = m_size;
+  if (m_t > 0)
+    for (auto& [name, buf] : const_cast<Optimizer<S>*>(this)->buffers()) out.buffers.emplace_back(name, *buf);
+  return out;
+}
+
+template <class S>
+void Optimizer<S>::load_state(const OptimizerState<S>& st) {
+  if (st.steps < 0 || st.size < 0)
+    throw std::invalid_argument("optimizer state: steps and size must be >= 0, got " + std::to_string(st.steps) +
+                                " and " + std::to_string(st.size));
+  reset();
+  if (st.steps == 0) {
+    if (!st.buffers.empty()) throw std::invalid_argument("optimizer state: buffers given for 0 steps");
+    return;
+  }
+  auto mine = buffers();
+  if (st.buffers.size() != mine.size())
+    throw std::invalid_argument("optimizer state has " + std::to_string(st.buffers.size()) +
+                                " buffers, this optimizer keeps " + std::to_string(mine.size()));
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    const auto& [name, buf] = st.buffers[i];
+    if (name != mine[i].first)
+      throw std::invalid_argument("optimizer state buffer " + std::to_string(i) + " is '" + name + "', expected '" +
+                                  mine[i].first + "'");
+    if (buf.size() != st.size)
+      throw std::invalid_argument("optimizer state buffer '" + name + "' has " + std::to_string(buf.size()) +
+                                  " values, expected " + std::to_string(st.size));
+  }
+  for (std::size_t i = 0; i < mine.size(); ++i) *mine[i].second = st.buffers[i].second;
+  m_t = st.steps;
+  m_size = st.size;
+}
+
 namespace {
 void check_lr_value(double lr) {
   if (!std::isfinite(lr) || lr < 0) throw std::invalid_argument("lr must be finite and >= 0, got " + std::to_string(lr));
@@ -54,6 +92,12 @@ void Sgd<S>::reset() {
   this->m_t = 0;
   this->m_size = 0;
   m_buf.resize(0);
+}
+
+template <class S>
+std::vector<std::pair<const char*, Vector<S>*>> Sgd<S>::buffers() {
+  if (m_cfg.momentum == 0) return {};
+  return {{"momentum_buffer", &m_buf}};
 }
 
 template <class S>
@@ -101,6 +145,13 @@ void Adam<S>::reset() {
   m_m.resize(0);
   m_v.resize(0);
   m_vmax.resize(0);
+}
+
+template <class S>
+std::vector<std::pair<const char*, Vector<S>*>> Adam<S>::buffers() {
+  std::vector<std::pair<const char*, Vector<S>*>> out{{"exp_avg", &m_m}, {"exp_avg_sq", &m_v}};
+  if (m_cfg.amsgrad) out.emplace_back("max_exp_avg_sq", &m_vmax);
+  return out;
 }
 
 namespace {

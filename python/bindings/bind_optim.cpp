@@ -11,7 +11,20 @@ void bind_one(py::module_& m, const char* base, const char* sgd, const char* ada
       .def_property("lr", &Optimizer<S>::lr, &Optimizer<S>::set_lr)
       .def_property_readonly("steps", &Optimizer<S>::steps)
       .def_property_readonly("state_size", &Optimizer<S>::state_size)
-      .def("reset", &Optimizer<S>::reset);
+      .def("reset", &Optimizer<S>::reset)
+      .def("get_state",
+           [](const Optimizer<S>& o) {
+             const OptimizerState<S> st = o.state();
+             py::dict buffers;
+             for (const auto& [name, buf] : st.buffers) buffers[py::str(name)] = Vector<S>(buf);
+             return py::make_tuple(st.steps, st.size, buffers);
+           })
+      .def(
+          "set_state",
+          [](Optimizer<S>& o, std::int64_t steps, Index size, const std::vector<std::pair<std::string, Vector<S>>>& buffers) {
+            o.load_state(OptimizerState<S>{steps, size, buffers});
+          },
+          py::arg("steps"), py::arg("size"), py::arg("buffers"));
   py::class_<Sgd<S>, Optimizer<S>>(m, sgd)
       .def(py::init([](double lr, double momentum, double dampening, double weight_decay, bool nesterov) {
              SgdConfig c{lr, momentum, dampening, weight_decay, nesterov};

@@ -1,21 +1,25 @@
 """The ``mlpcore`` command line: train, evaluate, predict, info.
 
 Exit codes: 0 success, 1 runtime error (bad data, unreadable file, diverged training),
-2 usage or configuration error, 130 interrupted by Ctrl-C (outputs of a train run are still
-written). Errors print one line; ``--debug`` shows the traceback.
+2 usage or configuration error, 130 interrupted by Ctrl-C, 143 stopped by SIGTERM (a train run
+still writes its outputs, marked interrupted). Errors print one line; ``--debug`` shows the
+traceback.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import shutil
+import signal
 import sys
+import threading
 import time
 
 import numpy as np
 
 from .metrics import confusion_counts
+from ._files import atomic_write, write_text
+from ._rundir import OutputInTheWay, RunDir
 from .config import ConfigError, RunConfig, dump_config, field_docs, from_dict, load_config, parse_value
 
 RUN_FILES = ("model.safetensors", "config.toml", "history.csv", "history.json", "metrics.json")
@@ -25,7 +29,17 @@ class UsageError(Exception):
     pass
 
 
+class Terminated(Exception):
+    """SIGTERM arrived outside training (training itself stops cleanly and writes its outputs)."""
+
+
 class _Parser(argparse.ArgumentParser):
+    # No prefixes: an unknown or shortened flag is a usage error (exit 2), never silently taken
+    # for the flag it begins (`--epoch 5` is not `--epochs 5`).
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):  # one line, exit code 2 (raised, so main() decides)
         raise UsageError(message)
 
@@ -96,25 +110,24 @@ def _confusion_table(matrix, labels) -> str:
     return "\n".join(rows)
 
 
-def _prepare_out_dir(path: str) -> None:
-    if os.path.exists(path):
-        if not os.path.isdir(path):
-            raise ConfigError(f"output.dir {path!r} exists and is not a folder")
-        entries = set(os.listdir(path))
-        if entries and not entries & set(RUN_FILES):
-            raise ConfigError(f"output.dir {path!r} exists and does not look like an mlpcore run; "
-                              "choose another folder")
+def _planned_files(cfg, n_inputs, regression, info) -> list:
+    """The names a train run writes (plots only if matplotlib can be imported)."""
+    names = list(RUN_FILES)
+    if cfg.output.plots and _have_matplotlib():
+        names.append("curves.png")
+        if not regression:
+            names.append("confusion_matrix.png")
+            if n_inputs == 2:
+                names.append("decision_boundary.png")
+        if "image_shape" in info:
+            names.append("first_layer_weights.png")
+    return names
 
 
-def _publish(tmp: str, final: str) -> None:
-    """Replace `final` by the finished folder `tmp` (never leaves a half-written run at `final`)."""
-    if os.path.exists(final):
-        old = f"{final}.old-{os.getpid()}"
-        os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, final)
+def _have_matplotlib() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 # -- commands -----------------------------------------------------------------------------------------------
@@ -130,12 +143,14 @@ def cmd_train(args) -> int:
         raise ConfigError("training.early_stopping needs training.validation_split > 0 "
                           "(early stopping must not tune on the test split)")
     out_dir = cfg.output.dir
-    _prepare_out_dir(out_dir)
+    run_dir = RunDir(out_dir, overwrite=args.overwrite)
+    run_dir.check(RUN_FILES)  # before reading data: a refused folder costs nothing
     if t_cfg.threads:
         mlpcore.set_num_threads(t_cfg.threads)
 
     X, y, info = load_data(cfg.data)
     regression = _is_regression(y)
+    run_dir.check(_planned_files(cfg, X.shape[1], regression, info))
     X_tr, X_te, y_tr, y_te = datasets.train_test_split(X, y, test_size=cfg.data.test_size, seed=cfg.data.seed,
                                                        stratify=cfg.data.stratify and not regression)
     if regression:
@@ -187,22 +202,20 @@ def cmd_train(args) -> int:
     test_m = trainer.evaluate(X_te, y_te)
     key = "r2" if regression else "accuracy"
     metrics = {"train": train_m, "test": test_m, "epochs": trainer.epoch, "seconds": seconds,
-               "interrupted": history.interrupted, "stopped_early": history.stopped_early,
+               "interrupted": history.interrupted, "signal": history.signal, "stopped_early": history.stopped_early,
                "best_epoch": history.best_epoch, "samples_per_second": len(X_tr) * len(history) / max(seconds, 1e-9)}
     confusion = labels = None
     if not regression:
         confusion, labels = confusion_counts(y_te, net.predict(X_te), labels=net.classes)
         metrics["confusion_matrix"] = {"labels": labels.tolist(), "matrix": confusion.tolist()}
 
-    # Write everything into a temporary folder, then move it into place.
-    tmp = f"{out_dir.rstrip(os.sep)}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
+    # Everything is written into a staging folder, then moved into place file by file.
+    staging = run_dir.stage()
     try:
-        files = _write_outputs(tmp, cfg, net, history, metrics, X_te, y_te, confusion, labels, info, regression)
-        _publish(tmp, out_dir)
+        _write_outputs(staging, cfg, net, history, metrics, X_te, y_te, confusion, labels, info, regression)
+        files = run_dir.publish({"interrupted": history.interrupted, "signal": history.signal})
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        run_dir.discard()
         raise
 
     if rep.as_json:
@@ -216,7 +229,9 @@ def cmd_train(args) -> int:
             rep.say("confusion matrix (test split):")
             rep.say(_confusion_table(confusion, labels))
         rep.say(f"wrote {out_dir}/: {', '.join(files)}")
-    return 130 if history.interrupted else 0
+    if history.interrupted:
+        return 128 + signal.SIGTERM if history.signal == "SIGTERM" else 130
+    return 0
 
 
 def _json_default(o):
@@ -235,12 +250,10 @@ def _write_outputs(folder, cfg, net, history, metrics, X_te, y_te, confusion, la
         return os.path.join(folder, name)
 
     net.save(path("model.safetensors"))
-    with open(path("config.toml"), "w") as f:
-        f.write(dump_config(cfg))
+    write_text(path("config.toml"), dump_config(cfg))
     history.to_csv(path("history.csv"))
     history.to_json(path("history.json"))
-    with open(path("metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=1, default=_json_default)
+    write_text(path("metrics.json"), json.dumps(metrics, indent=1, default=_json_default))
     if cfg.output.plots and len(history):
         try:
             from . import plot
@@ -289,6 +302,8 @@ def cmd_predict(args) -> int:
     net = mlpcore.load(args.model)
     if not os.path.exists(args.input):
         raise FileNotFoundError(f"input file not found: {args.input}")
+    if args.output:
+        _check_output_file(args.output, args.overwrite, inputs=(args.input, args.model))
     if args.input.endswith(".npz"):
         with np.load(args.input, allow_pickle=False) as z:
             if "X" not in z.files:
@@ -312,24 +327,37 @@ def cmd_predict(args) -> int:
         rows = [{h: (c[i].item() if isinstance(c[i], np.generic) else c[i]) for h, c in zip(header, columns)}
                 for i in range(len(X))]
         if args.output:
-            with open(args.output, "w") as f:
+            with atomic_write(args.output) as f:
                 json.dump(rows, f)
             print(json.dumps({"output": args.output, "rows": len(rows)}))
         else:
             print(json.dumps(rows))
         return 0
-    out = open(args.output, "w") if args.output else sys.stdout
-    try:
+    def write_rows(out):
         out.write(",".join(map(str, header)) + "\n")
         for i in range(len(X)):
             out.write(",".join(f"{c[i]:.7g}" if isinstance(c[i], (float, np.floating)) else str(c[i])
                                for c in columns) + "\n")
-    finally:
-        if out is not sys.stdout:
-            out.close()
+
+    if args.output:
+        with atomic_write(args.output) as out:
+            write_rows(out)
+    else:
+        write_rows(sys.stdout)
     if args.output and not args.quiet:
         print(f"wrote {len(X)} predictions to {args.output}")
     return 0
+
+
+def _check_output_file(path, overwrite, inputs=()) -> None:
+    """Refuse to write over an input, a folder, or (without --overwrite) any existing file."""
+    for source in inputs:
+        if os.path.exists(path) and os.path.exists(source) and os.path.samefile(path, source):
+            raise OutputInTheWay(f"-o {path} is the input file {source}; choose another output file")
+    if os.path.isdir(path):
+        raise OutputInTheWay(f"-o {path} is a folder; give a file name")
+    if os.path.lexists(path) and not overwrite:
+        raise OutputInTheWay(f"-o {path} exists; pass --overwrite to replace it, or choose another file")
 
 
 def cmd_info(args) -> int:
@@ -409,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Adam lr 1e-3, batch 128, 100 epochs.")
     t.add_argument("--config", metavar="FILE", help="TOML run file")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace files in the output folder that mlpcore did not write (only the names a run "
+                        "writes; other files are always kept)")
     _add_config_flags(t, ("data", "model", "optimizer", "training", "output"))
     t.set_defaults(func=cmd_train)
 
@@ -424,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("model", help="model file")
     r.add_argument("input", help="CSV of features (header optional) or .npz with an array X")
     r.add_argument("-o", "--output", help="CSV file to write (default: standard output)")
+    r.add_argument("--overwrite", action="store_true", help="replace the -o file if it exists")
     r.set_defaults(func=cmd_predict)
 
     i = sub.add_parser("info", parents=[common], help="build information")
@@ -443,17 +475,26 @@ def _version():
     return __version__
 
 
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
+    # SIGTERM (kill, batch schedulers, containers) unwinds like an exception, so staged outputs and
+    # temporary files are removed; during training the Trainer turns it into a clean stop instead.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
             return 2
         return args.func(args)
-    except (UsageError, ConfigError) as e:
+    except (UsageError, ConfigError, OutputInTheWay) as e:
         if debug:
             import traceback
 
@@ -463,6 +504,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("mlpcore: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("mlpcore: terminated (SIGTERM)", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except Exception as e:  # noqa: BLE001 - the CLI's contract: one line, exit code 1
         if debug:
             raise
@@ -471,6 +515,9 @@ def main(argv=None) -> int:
             msg = f"{msg}: {e.filename}"
         print(f"mlpcore: error: {msg.splitlines()[0] if msg else type(e).__name__}", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

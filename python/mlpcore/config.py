@@ -194,6 +194,9 @@ def load_config(path) -> RunConfig:
             data = tomllib.load(f)
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{os.fspath(path)} is not valid TOML: {e}") from None
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{os.fspath(path)} is not UTF-8 text (byte {e.start} of the file: "
+                              f"{e.object[e.start:e.start + 1]!r}); TOML files must be UTF-8") from None
     return from_dict(data)
 
 

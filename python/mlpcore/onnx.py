@@ -8,8 +8,6 @@ standardisation, one ``Gemm`` per layer (initializers named like the model file'
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import struct
 
 import numpy as np
@@ -21,6 +19,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
     raise ImportError("mlpcore.onnx needs the 'onnx' package; install it with "
                       "`pip install mlpcore[onnx]`") from exc
 
+from ._files import atomic_write
 from .model import MLP
 
 __all__ = ["export", "to_onnx", "MIN_OPSET"]
@@ -242,24 +241,5 @@ def export(net: MLP, path, *, opset: int = 17, output: str = "logits", fold_inpu
     """
     model = to_onnx(net, opset=opset, output=output, fold_input_scaling=fold_input_scaling,
                     input_name=input_name, output_name=output_name)
-    _write_atomic(os.fspath(path), model.SerializeToString())
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    # A uniquely named temporary file beside the target (same file system, so the rename is
-    # atomic), created with the usual permissions (umask applies), synced, then renamed over.
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path, "wb") as f:
+        f.write(model.SerializeToString())

@@ -54,11 +54,52 @@ class _Optimizer:
         self._state = None
         self._dtype = None
 
+    def state_dict(self) -> dict:
+        """The engine state: ``{"dtype", "steps", "size", "buffers": {name: array}}``.
+
+        ``buffers`` are copies in the network's flat parameter layout (SGD with momentum:
+        ``momentum_buffer``; Adam: ``exp_avg``, ``exp_avg_sq`` and with amsgrad
+        ``max_exp_avg_sq``), each of shape (size,); ``dtype`` is None before the first step.
+        """
+        if self._state is None:
+            return {"dtype": None, "steps": 0, "size": 0, "buffers": {}}
+        steps, size, buffers = self._state.get_state()
+        return {"dtype": self._dtype, "steps": steps, "size": size, "buffers": buffers}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a :meth:`state_dict` of an optimizer of the same kind and configuration, so
+        training continues exactly where it stopped.
+
+        Raises
+        ------
+        ValueError
+            A missing key, an unknown dtype, or buffers whose names or sizes do not fit.
+        """
+        try:
+            dtype, steps, size, buffers = (state[k] for k in ("dtype", "steps", "size", "buffers"))
+        except (KeyError, TypeError):
+            raise ValueError("optimizer state must be a dict with dtype, steps, size and buffers") from None
+        self.reset()
+        if dtype is None:
+            return
+        if dtype not in self._kinds:
+            raise ValueError(f"optimizer state dtype must be one of {sorted(self._kinds)}, got {dtype!r}")
+        engine = self._make(dtype)
+        engine.set_state(int(steps), int(size), list(dict(buffers).items()))
+        engine.lr = self._lr
+        self._state, self._dtype = engine, dtype
+
     def __getstate__(self):
         d = self.__dict__.copy()
-        d["_state"] = None  # engine state is not pickled: a restored optimizer starts fresh
+        d["_state"] = self.state_dict()  # moments and step count travel with the pickle
         d["_dtype"] = None
         return d
+
+    def __setstate__(self, d):
+        saved = d.pop("_state")
+        self.__dict__.update(d)
+        self._state = None
+        self.load_state_dict(saved)
 
 
 class SGD(_Optimizer):

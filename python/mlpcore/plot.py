@@ -17,8 +17,6 @@ of it NumPy-style docstrings; splitting it would scatter one small public module
 from __future__ import annotations
 
 import math
-import os
-import secrets
 from collections.abc import Mapping
 
 import numpy as np
@@ -34,6 +32,7 @@ except ImportError as e:  # pragma: no cover - exercised in a subprocess by the 
     raise ImportError("mlpcore.plot needs matplotlib, which is not installed; "
                       "install it with: pip install mlpcore[plot]") from e
 
+from ._files import atomic_write
 from .metrics import _labels_array, _positions, confusion_counts
 from .model import MLP
 
@@ -51,20 +50,8 @@ def _new_figure(width, height) -> Figure:
 
 
 def _save_png(fig: Figure, path) -> None:
-    """Write fig as a PNG to a temporary file beside `path`, then rename it into place."""
-    path = os.fspath(path)
-    folder, name = os.path.split(path)
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            fig.savefig(f, format="png", dpi=_DPI)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=_DPI)
 
 
 def _finish(fig: Figure, path) -> Figure:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import signal
 import threading
 import time
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._files import atomic_write
 from ._checks import as_matrix, as_weights, check_number
 from .metrics import _positions
 from .model import LOSSES, MLP, _choice
@@ -185,7 +185,8 @@ class History:
     Each list has one entry per completed epoch. ``train_accuracy`` is measured on each batch as
     it is trained (before its update); ``val_*`` are measured after the epoch. For regression
     the metric is R² (``train_r2``/``val_r2``, variance-weighted over outputs) instead of
-    accuracy. Missing values are NaN.
+    accuracy. Missing values are NaN. ``interrupted`` is True when Ctrl-C (SIGINT), SIGTERM or a
+    stop request ended training early; ``signal`` then names the signal ("SIGINT", "SIGTERM").
     """
 
     metric: str = "accuracy"
@@ -197,6 +198,7 @@ class History:
     lr: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
     interrupted: bool = False
+    signal: str | None = None
     stopped_early: bool = False
     best_epoch: int | None = None
 
@@ -226,25 +228,22 @@ class History:
     def to_csv(self, path) -> None:
         """Write one row per epoch (atomically)."""
         cols = self.as_dict()
-        tmp = f"{os.fspath(path)}.tmp"
-        with open(tmp, "w", newline="") as f:
+        with atomic_write(path, newline="") as f:
             w = csv.writer(f)
             w.writerow(list(cols))
             for row in zip(*cols.values()):
                 w.writerow(["" if isinstance(v, float) and math.isnan(v) else repr(v) if isinstance(v, float)
                             else v for v in row])
-        os.replace(tmp, path)
 
     def to_json(self, path) -> None:
         """Write the columns and the flags as JSON (NaN as null), atomically."""
         data = {k: [None if isinstance(v, float) and math.isnan(v) else v for v in col]
                 for k, col in self.as_dict().items()}
-        data.update(metric=self.metric, interrupted=self.interrupted, stopped_early=self.stopped_early,
+        data.update(metric=self.metric, interrupted=self.interrupted, signal=self.signal,
+                    stopped_early=self.stopped_early,
                     best_epoch=self.best_epoch)
-        tmp = f"{os.fspath(path)}.tmp"
-        with open(tmp, "w") as f:
+        with atomic_write(path) as f:
             json.dump(data, f, indent=1)
-        os.replace(tmp, path)
 
 
 # -- the trainer ----------------------------------------------------------------------------------------
@@ -279,8 +278,12 @@ class Trainer:
 
     Notes
     -----
-    Ctrl-C during :meth:`fit` finishes the current batch and returns the History with
-    ``interrupted=True``; the model is usable. A second Ctrl-C raises KeyboardInterrupt.
+    Ctrl-C (SIGINT) or SIGTERM during :meth:`fit` finishes the current batch and returns the
+    History with ``interrupted=True`` and ``signal`` naming it; the model is usable. The same signal
+    a second time gives up at once (KeyboardInterrupt; SystemExit(143) for SIGTERM). Handlers
+    are installed only while ``fit`` runs, in the main thread, and restored afterwards.
+    A Trainer pickles whole: the model, the optimizer's moments and step count, the schedule
+    and the epoch count, so an unpickled copy continues bit-identically.
     ``fit`` called again continues training (epochs, optimizer state and schedule carry on).
     """
 
@@ -320,6 +323,7 @@ class Trainer:
         self.base_lr = optimizer.lr
         self.epoch = 0  # epochs trained so far, over all fit calls
         self._stop_requested = False
+        self._stop_signal = None
 
     # -- targets ------------------------------------------------------------------------------
     def _encode(self, y, n_rows):
@@ -413,20 +417,29 @@ class Trainer:
             return pick(X, ti), pick(t, ti), pick(w, ti), pick(X, vi), pick(t, vi), pick(w, vi)
         return X, t, w, None, None, None
 
-    def _install_sigint(self):
+    def _install_signal_handlers(self):
+        """While fit runs (main thread only): SIGINT and SIGTERM ask the engine to stop after the
+        current batch; the same signal a second time gives up at once (KeyboardInterrupt, or
+        SystemExit(143) for SIGTERM). Returns the previous handlers, to restore."""
         if threading.current_thread() is not threading.main_thread():
-            return None
+            return {}
 
         def handler(signum, frame):
-            if self._stop_requested:  # second Ctrl-C: give up immediately
+            if self._stop_requested:
                 signal.signal(signal.SIGINT, signal.default_int_handler)
+                if signum == signal.SIGTERM:
+                    raise SystemExit(128 + signal.SIGTERM)
                 raise KeyboardInterrupt
             self._stop_requested = True
+            self._stop_signal = signal.Signals(signum).name
 
-        try:
-            return signal.signal(signal.SIGINT, handler)
-        except ValueError:
-            return None
+        previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                previous[sig] = signal.signal(sig, handler)
+            except (ValueError, OSError):
+                pass
+        return previous
 
     def fit(self, X, y, sample_weight=None) -> History:
         """Train for ``epochs`` epochs (or until early stopping, a callback, or Ctrl-C).
@@ -463,7 +476,8 @@ class Trainer:
         best_value, best_params, wait = None, None, 0
         bar = self._progress_bar()
         self._stop_requested = False
-        previous = self._install_sigint()
+        self._stop_signal = None
+        previous = self._install_signal_handlers()
         try:
             for fit_epoch in range(self.epochs):
                 lr = self.lr_schedule.lr(self.epoch, self.base_lr)
@@ -482,7 +496,7 @@ class Trainer:
                         f"the weights of the last good epoch ({self.epoch}) were kept — try a lower learning rate",
                         self.epoch + 1, res.bad_batch + 1, history)
                 if res.stopped:
-                    history.interrupted = True
+                    history.interrupted, history.signal = True, self._stop_signal
                     break
                 self.epoch += 1
                 if self.loss == "mse":
@@ -511,11 +525,12 @@ class Trainer:
                             history.stopped_early = True
                             stop = True
                 if stop or self._stop_requested:
-                    history.interrupted = history.interrupted or self._stop_requested
+                    if self._stop_requested:
+                        history.interrupted, history.signal = True, self._stop_signal
                     break
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             if bar is not None:
                 bar.close()
         if es is not None and es.restore_best and best_params is not None:

@@ -4,11 +4,24 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "spec.hpp"
 #include "types.hpp"
 
 namespace mlpcore {
+
+/// An optimizer's whole state, enough to continue bit-identically: the step count, the
+/// parameter count it is bound to, and its buffers by name, each `size` long (none before the
+/// first step, or when the configuration keeps none, e.g. SGD without momentum).
+template <class S>
+struct OptimizerState {
+  std::int64_t steps = 0;
+  Index size = 0;
+  std::vector<std::pair<std::string, Vector<S>>> buffers;
+};
 
 /// Common interface. State is allocated on the first step and bound to that parameter count;
 /// a later step with another count throws std::invalid_argument.
@@ -27,9 +40,16 @@ class Optimizer {
   std::int64_t steps() const { return m_t; }
   /// Parameter count the state is bound to (0 before the first step).
   Index state_size() const { return m_size; }
+  /// A copy of the state (see OptimizerState).
+  OptimizerState<S> state() const;
+  /// Restores a state taken with state() from an optimizer of the same kind and configuration.
+  /// Throws std::invalid_argument naming the buffer when a name, the count or a size differs.
+  void load_state(const OptimizerState<S>& state);
 
  protected:
   void bind(Index n);
+  /// The buffers this configuration keeps once stepping, in a fixed order, by name.
+  virtual std::vector<std::pair<const char*, Vector<S>*>> buffers() = 0;
   std::int64_t m_t = 0;
   Index m_size = 0;
 };
@@ -46,6 +66,9 @@ class Sgd final : public Optimizer<S> {
   const SgdConfig& config() const { return m_cfg; }
   /// Momentum buffer (empty until the first step with momentum).
   const Vector<S>& momentum_buffer() const { return m_buf; }
+
+ protected:
+  std::vector<std::pair<const char*, Vector<S>*>> buffers() override;
 
  private:
   SgdConfig m_cfg;
@@ -64,6 +87,9 @@ class Adam final : public Optimizer<S> {
   const AdamConfig& config() const { return m_cfg; }
   const Vector<S>& m() const { return m_m; }
   const Vector<S>& v() const { return m_v; }
+
+ protected:
+  std::vector<std::pair<const char*, Vector<S>*>> buffers() override;
 
  private:
   AdamConfig m_cfg;
