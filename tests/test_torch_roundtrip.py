@@ -1,5 +1,5 @@
-"""PyTorch round trip: MLP.to_torch() builds an equivalent torch.nn.Sequential, MLP.from_torch()
-reads one back.
+"""PyTorch round trip: mlpcore.torch.to_torch(net) builds an equivalent torch.nn.Sequential,
+mlpcore.torch.from_torch(module) reads one back.
 
 Checks: the Sequential computes the engine's outputs (1,000 inputs, every activation, float32 and
 float64, with input scaling) within 1e-5; its state dict has the model file's tensor names and
@@ -66,7 +66,7 @@ def torch_out(module, X):
 @pytest.mark.parametrize("case", ACTIVATIONS + ["mixed"])
 def test_to_torch_computes_the_engine_outputs_and_round_trips(case, dtype):
     net = make_net(case, dtype=dtype, output="sigmoid")
-    module = net.to_torch()
+    module = mlpcore.torch.to_torch(net)
     acts = net.activations
     # Linear layers at even indices, activations at odd ones: the model file's numbering.
     assert len(module) == 2 * len(acts) + 1
@@ -76,11 +76,11 @@ def test_to_torch_computes_the_engine_outputs_and_round_trips(case, dtype):
     assert all(p.dtype == getattr(torch, dtype) for p in module.parameters())
     X = raw_inputs(net)
     assert np.abs(torch_out(module, X) - net.forward(X)).max() <= ATOL * max(1.0, np.abs(net.forward(X)).max())
-    probabilities = net.to_torch(output="probabilities")
+    probabilities = mlpcore.torch.to_torch(net, output="probabilities")
     assert type(probabilities[-1]) is nn.Sigmoid
     assert np.abs(torch_out(probabilities, X) - net.predict_proba(X)).max() <= ATOL
 
-    back = mlpcore.MLP.from_torch(probabilities)
+    back = mlpcore.torch.from_torch(probabilities)
     assert np.array_equal(back.parameters, net.parameters)
     assert (back.sizes, back.activations, back.output, back.dtype) == (net.sizes, acts, "sigmoid", net.dtype)
     if "leaky_relu" in acts:
@@ -97,31 +97,31 @@ def test_to_torch_computes_the_engine_outputs_and_round_trips(case, dtype):
 @pytest.mark.parametrize("output", ["softmax", "sigmoid", "identity"])
 def test_output_kinds(output):
     net = make_net("tanh", output=output, scaled=False)
-    module = net.to_torch()
+    module = mlpcore.torch.to_torch(net)
     assert type(module[-1]) is nn.Linear and type(module[0]) is nn.Linear
-    assert mlpcore.MLP.from_torch(module, output=output).output == output
-    assert mlpcore.MLP.from_torch(module).output == "softmax"  # a bare Sequential does not say
+    assert mlpcore.torch.from_torch(module, output=output).output == output
+    assert mlpcore.torch.from_torch(module).output == "softmax"  # a bare Sequential does not say
     if output == "identity":
         with pytest.raises(ValueError, match="this model regresses"):
-            net.to_torch(output="probabilities")
+            mlpcore.torch.to_torch(net, output="probabilities")
     else:
-        trailing = net.to_torch(output="probabilities")
+        trailing = mlpcore.torch.to_torch(net, output="probabilities")
         assert type(trailing[-1]) is {"softmax": nn.Softmax, "sigmoid": nn.Sigmoid}[output]
-        assert mlpcore.MLP.from_torch(trailing).output == output
+        assert mlpcore.torch.from_torch(trailing).output == output
         other = "sigmoid" if output == "softmax" else "softmax"
         with pytest.raises(ValueError, match=f"output='{other}' contradicts the trailing"):
-            mlpcore.MLP.from_torch(trailing, output=other)
+            mlpcore.torch.from_torch(trailing, output=other)
     with pytest.raises(ValueError, match="unknown output 'proba'"):
-        net.to_torch(output="proba")
+        mlpcore.torch.to_torch(net, output="proba")
 
 
 def test_state_dict_has_the_model_file_names(tmp_path):
     saved = make_net("maxout", dtype="float64")
     saved.save(tmp_path / "net.safetensors")
     tensors = safetensors.torch.load_file(str(tmp_path / "net.safetensors"))
-    assert list(saved.to_torch().state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
+    assert list(mlpcore.torch.to_torch(saved).state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
     # A module of another model (no scaling) takes the file's tensors as they are (strict).
-    module = make_net("maxout", dtype="float64", seed=99, scaled=False).to_torch()
+    module = mlpcore.torch.to_torch(make_net("maxout", dtype="float64", seed=99, scaled=False))
     assert set(tensors) == set(module.state_dict())
     module.load_state_dict(tensors)
     loaded = [p.detach().numpy() for p in module.parameters()]
@@ -134,7 +134,7 @@ def test_state_dict_has_the_model_file_names(tmp_path):
 
 def test_standardized_linear_keeps_scaling_out_of_the_state_dict_and_fixed_in_training():
     net = make_net("relu")
-    module = net.to_torch()
+    module = mlpcore.torch.to_torch(net)
     first = module[0]
     assert set(dict(first.named_buffers())) == {"input_mean", "input_scale"}
     assert first.input_mean.dtype == torch.float64  # stored exactly as the model stores them
@@ -149,7 +149,7 @@ def test_standardized_linear_keeps_scaling_out_of_the_state_dict_and_fixed_in_tr
         nn.functional.cross_entropy(module(torch.from_numpy(X)), y).backward()
         opt.step()
     assert np.array_equal(first.input_mean.numpy(), net.input_scaling[0])
-    back = mlpcore.MLP.from_torch(module)
+    back = mlpcore.torch.from_torch(module)
     assert not np.array_equal(back.parameters, net.parameters)
     assert np.array_equal(back.input_scaling[1], net.input_scaling[1])
     assert np.abs(back.forward(X) - torch_out(module, X)).max() <= ATOL
@@ -172,7 +172,7 @@ def test_a_network_trained_in_torch_predicts_the_same_after_import():
     module = nn.Sequential(nn.Linear(2, 48), Maxout(3), nn.Linear(16, 24), nn.LeakyReLU(0.05),
                            nn.Linear(24, 24), nn.ELU(0.5), nn.Linear(24, 4))
     train_in_torch(module, X, y)
-    net = mlpcore.MLP.from_torch(module)
+    net = mlpcore.torch.from_torch(module)
     assert (net.sizes, net.activations) == ([2, 16, 24, 24, 4], ["maxout", "leaky_relu", "elu"])
     assert (net.leaky_relu_slope, net.elu_alpha, net.maxout_pieces) == (0.05, 0.5, 3)
     assert net.dtype == np.float32 and net.output == "softmax"
@@ -191,20 +191,20 @@ def test_a_network_trained_in_torch_predicts_the_same_after_import():
 def test_a_float64_network_with_trailing_sigmoid():
     torch.manual_seed(1)
     module = nn.Sequential(nn.Linear(3, 8, bias=False), nn.Tanh(), nn.Linear(8, 2), nn.Sigmoid()).double()
-    net = mlpcore.MLP.from_torch(module)
+    net = mlpcore.torch.from_torch(module)
     assert net.dtype == np.float64 and net.output == "sigmoid"
     assert np.array_equal(net.get_weights()[0][1], np.zeros(8))  # a missing bias is zero
     X = np.random.default_rng(2).normal(size=(N, 3))
     assert np.abs(net.predict_proba(X) - torch_out(module, X)).max() <= 1e-12
     with pytest.raises(ValueError, match="must all be float32 or all float64, got torch.float16"):
-        mlpcore.MLP.from_torch(module.half())
+        mlpcore.torch.from_torch(module.half())
 
 
 def test_no_hidden_layer():
     net = mlpcore.MLP([6, 1], output="sigmoid", dtype="float64", seed=2)
-    module = net.to_torch(output="probabilities")
+    module = mlpcore.torch.to_torch(net, output="probabilities")
     assert [type(m) for m in module] == [nn.Linear, nn.Sigmoid]
-    back = mlpcore.MLP.from_torch(module)
+    back = mlpcore.torch.from_torch(module)
     assert (back.sizes, back.activations, back.output) == ([6, 1], [], "sigmoid")
     assert np.array_equal(back.parameters, net.parameters) and back.input_scaling is None
     X = raw_inputs(net)
@@ -261,7 +261,7 @@ BAD = [
 @pytest.mark.parametrize("module, error, match", BAD, ids=[m[2].split(":")[0][:40] for m in BAD])
 def test_unsupported_modules_are_named(module, error, match):
     with pytest.raises(error, match=match):
-        mlpcore.MLP.from_torch(module)
+        mlpcore.torch.from_torch(module)
 
 
 def test_named_modules_are_reported_by_name_and_position():
@@ -269,7 +269,7 @@ def test_named_modules_are_reported_by_name_and_position():
 
     module = nn.Sequential(OrderedDict([("fc1", L(2, 4)), ("drop", nn.Dropout(0.1)), ("fc2", L(4, 2))]))
     with pytest.raises(ValueError, match=r"module 1 \('drop'\), Dropout is not a supported activation"):
-        mlpcore.MLP.from_torch(module)
+        mlpcore.torch.from_torch(module)
 
 
 def test_non_finite_parameters_are_refused():
@@ -277,12 +277,12 @@ def test_non_finite_parameters_are_refused():
     with torch.no_grad():
         module[2].weight[0, 0] = float("nan")
     with pytest.raises(ValueError, match="module 2, Linear has NaN or infinite parameters"):
-        mlpcore.MLP.from_torch(module)
+        mlpcore.torch.from_torch(module)
 
 
 def test_bad_output_argument():
     with pytest.raises(ValueError, match="unknown output 'logits'; expected 'softmax', 'sigmoid' or 'identity'"):
-        mlpcore.MLP.from_torch(nn.Sequential(L(2, 2)), output="logits")
+        mlpcore.torch.from_torch(nn.Sequential(L(2, 2)), output="logits")
     with pytest.raises(TypeError, match="net must be an mlpcore.MLP"):
         mlpcore.torch.to_torch("net")
 
@@ -291,8 +291,16 @@ def test_importing_mlpcore_does_not_import_torch_and_missing_torch_is_explained(
     code = ("import sys\nimport mlpcore\nnet = mlpcore.MLP([2, 3, 2])\nnet.forward([[0.0, 1.0]])\n"
             "assert 'torch' not in sys.modules, 'mlpcore imported torch'\n"
             "sys.modules['torch'] = None\n"
-            "for call in (net.to_torch, lambda: mlpcore.MLP.from_torch(None)):\n"
-            "    try:\n        call()\n    except ImportError as e:\n        print(e)\n")
+            "try:\n    import mlpcore.torch\nexcept ImportError as e:\n    print(e)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     lines = done.stdout.splitlines()
-    assert len(lines) == 2 and all("pip install mlpcore[torch]" in line for line in lines)
+    assert len(lines) == 1 and "pip install mlpcore[torch]" in lines[0]
+
+
+def test_the_old_method_names_still_work_with_a_deprecation_warning():
+    net = make_net("tanh")
+    with pytest.warns(DeprecationWarning, match="mlpcore.torch.to_torch"):
+        module = net.to_torch()
+    with pytest.warns(DeprecationWarning, match="mlpcore.torch.from_torch"):
+        back = mlpcore.MLP.from_torch(module)
+    np.testing.assert_array_equal(back.parameters, net.parameters)

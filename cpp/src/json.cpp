@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Strict recursive-descent JSON parser: the model reader feeds it untrusted bytes, so it checks
 // every byte, bounds its recursion and never allocates more than the input's size justifies.
-#include "mlpcore/json.hpp"
+#include "json.hpp"
 
 #include <algorithm>
 #include <cmath>

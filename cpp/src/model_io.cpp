@@ -2,7 +2,8 @@
 // The model file, in the safetensors layout: [u64 little-endian header length][JSON header]
 // [tensor bytes]. The only reader and writer of the format; Python calls these.
 // Longer than our usual file: the reader validates every header field of an untrusted file with
-// its own message, and keeping the whole format in one place is the point (STYLE §3).
+// its own message, and keeping the whole format in one place is the point: Python, the C++ API
+// and the embedding example all read and write through these functions, so they cannot disagree.
 #include "mlpcore/model_io.hpp"
 
 #include <dirent.h>
@@ -21,7 +22,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "mlpcore/json.hpp"
+#include "json.hpp"
 
 namespace mlpcore {
 namespace {

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "cpu_features.hpp"  // MLPCORE_CPU_RUNS_<isa>, generated from the build's flags
+
 namespace py = pybind11;
 
 PYBIND11_MODULE(_cpu, m) {
@@ -17,10 +19,8 @@ PYBIND11_MODULE(_cpu, m) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     // These builtins also check that the operating system saves the wider registers.
     __builtin_cpu_init();
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (isa == "avx2") return avx2;
-    return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    if (isa == "avx2") return MLPCORE_CPU_RUNS_avx2;
+    return MLPCORE_CPU_RUNS_avx512;
 #else
     return false;
 #endif

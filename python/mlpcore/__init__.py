@@ -21,7 +21,7 @@ from .train import (
     Trainer,
 )
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 __all__ = [
     "MLP",

@@ -372,24 +372,9 @@ def cmd_info(args) -> int:
     return 0
 
 
-def _bench_harness():
-    """The mlpcore_bench package: installed with mlpcore, or benchmarks/ of a source checkout."""
-    try:
-        import mlpcore_bench
-    except ModuleNotFoundError as e:
-        if e.name != "mlpcore_bench":
-            raise
-        source = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "benchmarks")
-        if not os.path.isfile(os.path.join(source, "mlpcore_bench", "__init__.py")):
-            raise RuntimeError("mlpcore bench needs the mlpcore_bench package (shipped in mlpcore's wheel and in "
-                               "benchmarks/ of the source tree), which is not installed here") from None
-        sys.path.insert(0, os.path.abspath(source))
-        import mlpcore_bench
-    return mlpcore_bench
-
-
 def cmd_bench(args) -> int:
-    bench = _bench_harness()
+    from . import bench
+
     parser = _Parser(prog="mlpcore bench", description=bench.DESCRIPTION)
     bench.add_arguments(parser)
     return bench.run(parser.parse_args(args.bench_args))
@@ -461,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", parents=[common], help="build information")
     i.set_defaults(func=cmd_info)
 
-    # Options are mlpcore_bench's own (see `mlpcore bench --help`): everything after `bench` goes to it.
+    # Options are mlpcore.bench's own (see `mlpcore bench --help`): everything after `bench` goes to it.
     b = sub.add_parser("bench", help="speed and accuracy against PyTorch and scikit-learn (docs/benchmarks.md)",
                        add_help=False, prefix_chars="\0")
     b.add_argument("bench_args", nargs="*")

@@ -430,19 +430,24 @@ class MLP:
         self._dtype = np.dtype(net.dtype)
         self._io = (net.sizes[0], net.sizes[-1])
 
-    # -- PyTorch (optional extra `torch`) ---------------------------------------------------------
+    # -- PyTorch: moved to mlpcore.torch, which alone owns the conversion ----------------------------
     def to_torch(self, output="logits"):
-        """A ``torch.nn.Sequential`` computing this model; see :func:`mlpcore.torch.to_torch`."""
-        from .torch import to_torch
-
-        return to_torch(self, output=output)
+        """Deprecated: use :func:`mlpcore.torch.to_torch` ``(net, output=...)``."""
+        return _moved("to_torch")(self, output=output)
 
     @classmethod
     def from_torch(cls, module, *, output=None) -> "MLP":
-        """A model read from a ``torch.nn.Sequential``; see :func:`mlpcore.torch.from_torch`."""
-        from .torch import from_torch
+        """Deprecated: use :func:`mlpcore.torch.from_torch` ``(module, output=...)``."""
+        return _moved("from_torch")(module, output=output)
 
-        return from_torch(module, output=output)
+
+def _moved(name):
+    # Looked up by name at call time: mlpcore.torch imports this module, never the other way.
+    import importlib
+    import warnings
+
+    warnings.warn(f"MLP.{name} is deprecated; use mlpcore.torch.{name}", DeprecationWarning, stacklevel=3)
+    return getattr(importlib.import_module("mlpcore.torch"), name)
 
 
 def load(path) -> MLP:

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""``python -m mlpcore_bench``: the same as ``mlpcore bench``."""
+"""``python -m mlpcore.bench``: the same as ``mlpcore bench``."""
 import sys
 
 from . import main

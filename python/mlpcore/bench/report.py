@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from mlpcore._files import atomic_write
+from .._files import atomic_write
 
 
 def _rate(v):
@@ -140,7 +140,7 @@ def _md_machine(report, command):
     lb, la = m["load_before"], m.get("load_after") or {}
     out = ["# Benchmarks", "",
            "mlpcore against PyTorch eager and scikit-learn on the same nets, data and settings, measured by "
-           "`mlpcore bench` (the harness lives in `benchmarks/mlpcore_bench`; `benchmarks/README.md` "
+           "`mlpcore bench` (the harness lives in `python/mlpcore/bench`; `benchmarks/README.md` "
            "describes the method). Regenerate this page, its JSON and its chart with:", "",
            "```bash", command, "```", ""]
     if report.get("noisy"):

@@ -155,8 +155,7 @@ def _cmake_flags() -> dict:
     build folder is still around (source and editable installs); {} otherwise."""
     wanted = ("CMAKE_BUILD_TYPE", "CMAKE_CXX_FLAGS", "CMAKE_CXX_FLAGS_RELEASE", "MLPCORE_NATIVE")
     package = os.path.dirname(os.path.abspath(mlpcore.__file__))  # python/mlpcore in a source tree
-    here = os.path.dirname(os.path.abspath(__file__))                # benchmarks/mlpcore_bench
-    roots = [os.path.join(package, os.pardir, os.pardir, "build"), os.path.join(here, os.pardir, os.pardir, "build")]
+    roots = [os.path.join(package, os.pardir, os.pardir, "build")]
     for root in roots:
         if not os.path.isdir(root):
             continue

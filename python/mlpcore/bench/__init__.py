@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""mlpcore_bench: the harness behind ``mlpcore bench``.
+"""mlpcore.bench: the harness behind ``mlpcore bench``.
 
 Speed and accuracy of mlpcore against PyTorch eager (a plain tensor loop and the DataLoader loop)
 and scikit-learn's MLPClassifier, each when installed, on one grid of nets: training throughput
@@ -10,12 +10,13 @@ terminal, and optionally JSON, a Markdown page and a PNG chart.
 
 Importing this package is cheap (argument definitions only); ``run`` imports the engines.
 
-Use ``mlpcore bench [options]``, ``python -m mlpcore_bench [options]``, or from Python::
+Use ``mlpcore bench [options]``, ``python -m mlpcore.bench [options]``, or from Python::
 
-    import argparse, mlpcore_bench
+    import argparse
+    from mlpcore import bench
     parser = argparse.ArgumentParser()
-    mlpcore_bench.add_arguments(parser)
-    mlpcore_bench.run(parser.parse_args(["--smoke"]))
+    bench.add_arguments(parser)
+    bench.run(parser.parse_args(["--smoke"]))
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import argparse
 import json
 import shlex
 
-from mlpcore._files import write_text
+from .._files import write_text
 
 __all__ = ["DESCRIPTION", "add_arguments", "run", "main"]
 
@@ -51,7 +52,7 @@ def _positive(text):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Define the benchmark's options on `parser` (``mlpcore bench`` and ``python -m mlpcore_bench``)."""
+    """Define the benchmark's options on `parser` (``mlpcore bench`` and ``python -m mlpcore.bench``)."""
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
                       help="less data, fewer epochs and rounds: the whole grid in under a minute")
@@ -161,6 +162,6 @@ def _write(result, command, args, json_too):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlpcore_bench", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog="python -m mlpcore.bench", description=DESCRIPTION)
     add_arguments(parser)
     return run(parser.parse_args(argv))
