@@ -11,3 +11,15 @@ def cpp_build(tmp_path_factory: pytest.TempPathFactory) -> CppBuild:
     """One plain CMake build of the repository (C++ core and C++ tests, no Python module) per
     session: test_cpp.py runs its tests, test_embed.py installs it and builds the example."""
     return build_cpp_tree(tmp_path_factory.mktemp("cpp") / "build")
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """PyTorch on one thread for a module's tests: their tensors are small, and torch's own pool
+    would only spin against the engine's OpenMP threads."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

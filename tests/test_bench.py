@@ -2,8 +2,6 @@
 its internal consistency (every ratio recomputed from the rates it summarises) and sane accuracies.
 Nothing here depends on how fast the machine is."""
 import json
-import pathlib
-import sys
 
 import pytest
 

@@ -25,42 +25,13 @@ import torch
 
 import mlpcore
 import mlpcore.onnx
+import mlpcore.torch
 import reference as ref
+from netcases import ALPHA, CASES, K, N, SLOPE, make_net
+from netcases import raw_inputs as inputs
 
-N = 1000
 ATOL = 1e-5
-SLOPE, ALPHA, K = 0.2, 0.7, 3
-ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout"]
-MIXED = ["sigmoid", "maxout", "elu", "leaky_relu", "tanh", "relu", "identity"]
-CASES = ACTIVATIONS + ["mixed"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def single_threaded_torch():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def make_net(case, output="softmax", dtype="float32", scaled=True, seed=3):
-    if case == "mixed":
-        sizes, activation = [6, 16, 14, 12, 10, 12, 14, 16, 4], MIXED
-    else:
-        sizes, activation = [6, 16, 12, 4], case
-    net = mlpcore.MLP(sizes, activation=activation, output=output, dtype=dtype, seed=seed,
-                      leaky_relu_slope=SLOPE, elu_alpha=ALPHA, maxout_pieces=K)
-    if scaled:
-        rng = np.random.default_rng(seed)
-        net.set_input_scaling(rng.normal(0, 5, size=6), rng.uniform(0.3, 8.0, size=6))
-    return net
-
-
-def inputs(net, n=N, seed=0):
-    """Raw inputs around the stored scaling: standardised values ~ N(0, 1.5²)."""
-    rng = np.random.default_rng(seed)
-    mean, scale = net.input_scaling if net.input_scaling is not None else (0.0, 1.0)
-    return (mean + scale * 1.5 * rng.standard_normal((n, net.n_inputs))).astype(net.dtype)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def session(model_or_path):
@@ -104,7 +75,7 @@ def test_mlpcore_onnxruntime_and_torch_agree(case, output, dtype, tmp_path):
     ours = net.forward(X) if output == "identity" else net.predict_proba(X)
     theirs = run(path, X)
     with torch.no_grad():
-        torch_out = net.to_torch(output=kind)(torch.from_numpy(X)).numpy()
+        torch_out = mlpcore.torch.to_torch(net, output=kind)(torch.from_numpy(X)).numpy()
     assert theirs.dtype == ours.dtype == torch_out.dtype == np.dtype(dtype)
     assert theirs.shape == ours.shape == (N, 4)
     assert np.abs(theirs - ours).max() <= ATOL

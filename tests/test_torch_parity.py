@@ -20,6 +20,7 @@ import torch
 
 import mlpcore
 import reference as ref
+from netcases import ACTIVATIONS
 
 RTOL = 1e-5
 ATOL = 1e-6
@@ -29,16 +30,8 @@ SIZES = [5, 12, 10, 3]
 WIDE = [6, 24, 18, 3]
 SLOPE, ALPHA, K = 0.1, 1.0, 2
 
-ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout"]
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_threaded_torch():
-    # Small tensors; torch's own thread pool would only spin against the engine's OpenMP threads.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 class Maxout(torch.nn.Module):

@@ -19,42 +19,19 @@ import torch
 import mlpcore
 import mlpcore.torch
 from mlpcore.torch import Maxout, StandardizedLinear
+from netcases import ALPHA, CASES, K, N, SLOPE, raw_inputs
+from netcases import make_net as _make_net
 
-N = 1000
+
+def make_net(case, seed=5, **kwargs):
+    return _make_net(case, seed=seed, **kwargs)
+
+
 ATOL = 1e-5
-SLOPE, ALPHA, K = 0.2, 0.7, 3
-ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout"]
-MIXED = ["sigmoid", "maxout", "elu", "leaky_relu", "tanh", "relu", "identity"]
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 TORCH_TYPES = {"identity": torch.nn.Identity, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh,
                "relu": torch.nn.ReLU, "leaky_relu": torch.nn.LeakyReLU, "elu": torch.nn.ELU, "maxout": Maxout}
 nn = torch.nn
-
-
-@pytest.fixture(autouse=True, scope="module")
-def single_threaded_torch():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def make_net(case, output="softmax", dtype="float32", scaled=True, seed=5):
-    if case == "mixed":
-        sizes, activation = [6, 16, 14, 12, 10, 12, 14, 16, 4], MIXED
-    else:
-        sizes, activation = [6, 16, 12, 4], case
-    net = mlpcore.MLP(sizes, activation=activation, output=output, dtype=dtype, seed=seed,
-                      leaky_relu_slope=SLOPE, elu_alpha=ALPHA, maxout_pieces=K)
-    if scaled:
-        rng = np.random.default_rng(seed)
-        net.set_input_scaling(rng.normal(0, 5, size=6), rng.uniform(0.3, 8.0, size=6))
-    return net
-
-
-def raw_inputs(net, n=N, seed=0):
-    rng = np.random.default_rng(seed)
-    mean, scale = net.input_scaling if net.input_scaling is not None else (0.0, 1.0)
-    return (mean + scale * 1.5 * rng.standard_normal((n, net.n_inputs))).astype(net.dtype)
 
 
 def torch_out(module, X):
@@ -63,7 +40,7 @@ def torch_out(module, X):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("case", ACTIVATIONS + ["mixed"])
+@pytest.mark.parametrize("case", CASES)
 def test_to_torch_computes_the_engine_outputs_and_round_trips(case, dtype):
     net = make_net(case, dtype=dtype, output="sigmoid")
     module = mlpcore.torch.to_torch(net)
