@@ -128,3 +128,90 @@ def test_the_cpu_probe_checks_every_feature_the_engines_are_built_with():
     probe = (ROOT / "python" / "bindings" / "cpu.cpp").read_text()
     assert "MLPCORE_CPU_RUNS_avx2" in probe and "MLPCORE_CPU_RUNS_avx512" in probe
     assert "__builtin_cpu_supports(\"" not in probe
+
+
+# -- one source for every rule: the engine's names and defaults, the config's from the objects -----
+def test_python_defaults_are_the_engines():
+    import inspect
+
+    from mlpcore import _core
+
+    engine = _core.defaults()
+    for cls, kind in ((mlpcore.SGD, "sgd"), (mlpcore.Adam, "adam")):
+        params = inspect.signature(cls).parameters
+        for name, value in engine[kind].items():
+            assert params[name].default == value, (cls.__name__, name)
+    params = inspect.signature(mlpcore.MLP).parameters
+    for name, value in engine["mlp"].items():
+        assert params[name].default == value, name
+
+
+def test_names_come_from_the_engine():
+    from mlpcore import _core, model
+
+    choices = _core.choices()
+    assert list(model.ACTIVATIONS) == choices["activation"] and list(model.INITS) == choices["init"]
+    assert list(model.OUTPUTS) == choices["output"] and list(model.LOSSES) == choices["loss"]
+    assert model.LOSS_FOR_OUTPUT == choices["loss_for_output"]
+
+
+def test_config_defaults_are_the_constructors():
+    from mlpcore.config import RunConfig, build_early_stopping, build_model, build_optimizer, build_trainer, from_dict
+
+    cfg = from_dict({"training": {"early_stopping": True, "validation_split": 0.1}})
+    net, plain_net = build_model(cfg.model, [2, 128, 4]), mlpcore.MLP([2, 128, 4])
+    assert repr(net) == repr(plain_net)
+    np_equal = (net.parameters == plain_net.parameters).all()
+    assert np_equal
+    assert repr(build_optimizer(RunConfig().optimizer)) == repr(mlpcore.Adam())
+    assert repr(build_optimizer(from_dict({"optimizer": {"name": "sgd", "lr": 0.01}}).optimizer)) == repr(mlpcore.SGD())
+    assert repr(build_optimizer(from_dict({"optimizer": {"name": "adamw", "weight_decay": 0.01}}).optimizer)) \
+        == repr(mlpcore.AdamW())
+    assert repr(build_early_stopping(cfg.training)) == repr(mlpcore.EarlyStopping())
+    trainer, plain = build_trainer(RunConfig(), net, mlpcore.Adam()), mlpcore.Trainer(net, mlpcore.Adam())
+    for name in ("batch_size", "epochs", "shuffle", "seed", "validation_split"):
+        assert getattr(trainer, name) == getattr(plain, name), name
+
+
+def _accepts(build):
+    try:
+        build()
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def test_every_value_the_config_accepts_the_objects_accept_and_back():
+    from mlpcore.config import ConfigError, from_dict
+    from mlpcore.train import _MONITORS, _SCHEDULES
+
+    probes = {
+        ("model", "activation"): (lambda v: mlpcore.MLP([2, 3, 2], activation=v), ["relu", "maxout", "swish", "ReLU"]),
+        ("model", "init"): (lambda v: mlpcore.MLP([2, 2], init=v), ["he", "random", "lecun"]),
+        ("model", "leaky_relu_slope"): (lambda v: mlpcore.MLP([2, 2], leaky_relu_slope=v), [0.0, 0.5, 0.999, 1.0]),
+        ("model", "elu_alpha"): (lambda v: mlpcore.MLP([2, 2], elu_alpha=v), [0.0, 1e-9, 3.0]),
+        ("model", "maxout_pieces"): (lambda v: mlpcore.MLP([2, 2], maxout_pieces=v), [1, 2, 64, 65]),
+        ("model", "init_scale"): (lambda v: mlpcore.MLP([2, 2], init_scale=v), [0.0, 0.5, -1.0]),
+        ("optimizer", "lr"): (lambda v: mlpcore.Adam(lr=v), [0.0, 1e-3, -1e-9]),
+        ("optimizer", "beta1"): (lambda v: mlpcore.Adam(betas=(v, 0.999)), [0.0, 0.99, 1.0, -0.1]),
+        ("optimizer", "eps"): (lambda v: mlpcore.Adam(eps=v), [0.0, 1e-12, -1.0]),
+        ("optimizer", "momentum"): (lambda v: mlpcore.SGD(momentum=v), [0.0, 0.9, 1.0]),
+        ("optimizer", "weight_decay"): (lambda v: mlpcore.SGD(weight_decay=v), [0.0, 1.0, -0.5]),
+        ("training", "epochs"): (lambda v: mlpcore.Trainer(mlpcore.MLP([2, 2]), mlpcore.SGD(), epochs=v),
+                                 [0, 1, -1]),
+        ("training", "batch_size"): (lambda v: mlpcore.Trainer(mlpcore.MLP([2, 2]), mlpcore.SGD(), batch_size=v),
+                                     [0, 1, 4096]),
+        ("training", "monitor"): (lambda v: mlpcore.EarlyStopping(monitor=v), [*_MONITORS, "val_f1"]),
+        ("training", "lr_schedule"): (lambda v: mlpcore.Trainer(mlpcore.MLP([2, 2]), mlpcore.SGD(), lr_schedule=v),
+                                      [*_SCHEDULES, "linear"]),
+        ("training", "plateau_factor"): (lambda v: mlpcore.ReduceLROnPlateau(factor=v), [0.0, 0.5, 1.0]),
+    }
+    for (section, key), (build, values) in probes.items():
+        for value in values:
+            config_ok = _accepts(lambda: from_dict({section: {key: value}}))
+            if not config_ok:
+                try:
+                    from_dict({section: {key: value}})
+                except ConfigError as e:
+                    assert f"{section}.{key}" in str(e), str(e)
+            assert config_ok == _accepts(lambda: build(value)), (section, key, value)

@@ -344,8 +344,8 @@ def test_predict_proba_on_regressor():
 @pytest.mark.parametrize("kwargs,field", [
     (dict(lr=-1e-3), "lr"), (dict(lr=float("nan")), "lr"), (dict(lr=float("inf")), "lr"),
     (dict(lr="0.1"), "lr"),
-    (dict(betas=(1.0, 0.999)), r"betas\[0\]"), (dict(betas=(-0.1, 0.999)), r"betas\[0\]"),
-    (dict(betas=(0.9, 1.0)), r"betas\[1\]"), (dict(betas=(0.9, 1.5)), r"betas\[1\]"),
+    (dict(betas=(1.0, 0.999)), "beta1"), (dict(betas=(-0.1, 0.999)), "beta1"),
+    (dict(betas=(0.9, 1.0)), "beta2"), (dict(betas=(0.9, 1.5)), "beta2"),
     (dict(betas=(0.9,)), "betas"), (dict(betas=(0.9, 0.99, 0.9)), "betas"), (dict(betas=0.9), "betas"),
     (dict(eps=0.0), "eps"), (dict(eps=-1e-8), "eps"), (dict(eps=float("nan")), "eps"),
     (dict(weight_decay=-0.1), "weight_decay"),

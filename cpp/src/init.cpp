@@ -11,8 +11,8 @@ namespace mlpcore {
 
 template <class S>
 void BasicMlp<S>::initialize(Init init, std::uint64_t seed, double scale) {
-  if (init == Init::Random && !(std::isfinite(scale) && scale > 0))
-    throw std::invalid_argument("init scale must be finite and > 0, got " + std::to_string(scale));
+  if (!(std::isfinite(scale) && scale > 0))  // refused even where unused: a bad value is a mistake
+    throw std::invalid_argument("init_scale must be finite and > 0, got " + std::to_string(scale));
   Rng rng(seed);
   m_params.setZero();
   for (Index l = 0; l < m_spec.n_layers(); ++l) {

@@ -2,6 +2,7 @@
 #include "mlpcore/spec.hpp"
 
 #include <cmath>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -64,6 +65,15 @@ Activation activation_from_string(const std::string& n) { return parse<Activatio
 Init init_from_string(const std::string& n) { return parse<Init>(n, kInitNames, "init"); }
 Output output_from_string(const std::string& n) { return parse<Output>(n, kOutputNames, "output"); }
 Loss loss_from_string(const std::string& n) { return parse<Loss>(n, kLossNames, "loss"); }
+
+std::vector<std::string> choice_names(const std::string& kind) {
+  auto all = [](const auto& names) { return std::vector<std::string>(std::begin(names), std::end(names)); };
+  if (kind == "activation") return all(kActivationNames);
+  if (kind == "init") return all(kInitNames);
+  if (kind == "output") return all(kOutputNames);
+  if (kind == "loss") return all(kLossNames);
+  throw std::invalid_argument("unknown kind of choice '" + kind + "'; expected activation, init, output or loss");
+}
 
 Loss default_loss(Output o) {
   switch (o) {

@@ -3,6 +3,7 @@
 
 namespace mlpcore::py_bind {
 void bind_perceptron(py::module_& m);  // bind_perceptron.cpp
+void bind_spec(py::module_& m);        // bind_spec.cpp
 }
 
 // The same bindings are built once per engine copy in a portable build (python/CMakeLists.txt):
@@ -15,6 +16,7 @@ PYBIND11_MODULE(MLPCORE_MODULE_NAME, m) {
   m.doc() = "mlpcore's compiled engine (private: use the mlpcore package)";
   namespace b = mlpcore::py_bind;
   pybind11::register_exception<mlpcore::IoError>(m, "IoError", PyExc_OSError);
+  b::bind_spec(m);
   b::bind_mlp(m);
   b::bind_optim(m);
   b::bind_io(m);

@@ -136,12 +136,9 @@ def cmd_train(args) -> int:
     rep = Reporter(args.quiet, args.json)
     import mlpcore
     from . import datasets
-    from .train import CosineLR, EarlyStopping, ExponentialLR, ReduceLROnPlateau, StepLR, Trainer
+    from .config import build_model, build_optimizer, build_trainer
 
-    t_cfg, m_cfg, o_cfg = cfg.training, cfg.model, cfg.optimizer
-    if t_cfg.early_stopping and t_cfg.validation_split == 0:
-        raise ConfigError("training.early_stopping needs training.validation_split > 0 "
-                          "(early stopping must not tune on the test split)")
+    t_cfg, m_cfg = cfg.training, cfg.model
     out_dir = cfg.output.dir
     run_dir = RunDir(out_dir, overwrite=args.overwrite)
     run_dir.check(RUN_FILES)  # before reading data: a refused folder costs nothing
@@ -158,33 +155,14 @@ def cmd_train(args) -> int:
     else:
         n_out, output = len(np.unique(y)), "softmax"
     sizes = [X.shape[1], *m_cfg.hidden, n_out]
-    net = mlpcore.MLP(sizes, m_cfg.activation, init=m_cfg.init, seed=m_cfg.seed, dtype=m_cfg.dtype, output=output,
-                      leaky_relu_slope=m_cfg.leaky_relu_slope, elu_alpha=m_cfg.elu_alpha,
-                      maxout_pieces=m_cfg.maxout_pieces, init_scale=m_cfg.init_scale)
+    net = build_model(m_cfg, sizes, output)
     if not regression:
         net.classes = np.unique(y)
     if cfg.data.standardize:
         datasets.Standardizer().fit(X_tr).apply_to(net)
-    if o_cfg.name == "sgd":
-        opt = mlpcore.SGD(lr=o_cfg.lr, momentum=o_cfg.momentum, nesterov=o_cfg.nesterov,
-                          weight_decay=o_cfg.weight_decay)
-    else:
-        opt = mlpcore.Adam(lr=o_cfg.lr, betas=(o_cfg.beta1, o_cfg.beta2), eps=o_cfg.eps,
-                           weight_decay=o_cfg.weight_decay, amsgrad=o_cfg.amsgrad, decoupled=o_cfg.name == "adamw")
-    schedule = {"constant": None,
-                "step": lambda: StepLR(t_cfg.step_size, t_cfg.gamma),
-                "exponential": lambda: ExponentialLR(t_cfg.gamma),
-                "cosine": lambda: CosineLR(t_cfg.epochs, t_cfg.min_lr),
-                "plateau": lambda: ReduceLROnPlateau(t_cfg.plateau_factor, t_cfg.plateau_patience,
-                                                     monitor="val_loss", min_lr=t_cfg.min_lr)}[t_cfg.lr_schedule]
-    stopping = (EarlyStopping(t_cfg.patience, t_cfg.min_delta, t_cfg.monitor if not regression or
-                              "accuracy" not in t_cfg.monitor else "val_loss") if t_cfg.early_stopping else None)
-    trainer = Trainer(net, opt, batch_size=t_cfg.batch_size, epochs=t_cfg.epochs, shuffle=t_cfg.shuffle,
-                      seed=t_cfg.seed,
-                      validation_data=None if t_cfg.validation_split else (X_te, y_te),
-                      validation_split=t_cfg.validation_split, early_stopping=stopping,
-                      lr_schedule=schedule() if schedule else None,
-                      progress=not (rep.quiet or args.no_progress))
+    opt = build_optimizer(cfg.optimizer)
+    trainer = build_trainer(cfg, net, opt, validation_data=(X_te, y_te), regression=regression,
+                            progress=not (rep.quiet or args.no_progress))
     act = m_cfg.activation
     rep.say(f"data:      {info['name']}: {X.shape[0]} samples, {X.shape[1]} features, "
             f"{'regression' if regression else f'{n_out} classes'}; train {len(X_tr)} / test {len(X_te)}"

@@ -1,14 +1,24 @@
 """Run configuration: a TOML file with sections [data], [model], [optimizer], [training] and
-[output], read into frozen dataclasses. Every key is checked; unknown keys are refused."""
+[output], read into frozen dataclasses, and the objects a run is made of, built from it.
+
+The [model], [optimizer] and [training] keys restate nothing: their defaults are read from the
+signatures of the classes they build (MLP, Adam, SGD, Trainer, the schedules, EarlyStopping),
+their choices from the engine's and the classes' own lists, and their ranges are checked by
+building those objects, whose messages are given back naming the key. Only the key types, and
+the [data] and [output] keys that no class owns, are checked here."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import os
 import sys
 from dataclasses import dataclass, field, fields, replace
 
-from .model import ACTIVATIONS, INITS
+from ._checks import DTYPES
+from .model import ACTIVATIONS, INITS, MLP
+from .optim import OPTIMIZERS, SGD, Adam
+from .train import _MONITORS, _SCHEDULES, EarlyStopping, ReduceLROnPlateau, StepLR, Trainer
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,6 +40,12 @@ def _f(default, kind, *, choices=None, low=None, high=None, low_open=False, high
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def _of(owner, param, kind, *, choices=None, doc=""):
+    """A key whose default is `owner`'s own default for `param`, checked by building `owner`."""
+    default = inspect.signature(owner).parameters[param].default
+    return _f(default, kind, choices=choices, doc=doc)
 
 
 DATA_SOURCES = ("spiral", "xor", "moons", "circles", "blobs", "digits", "csv", "npz", "idx")
@@ -55,47 +71,47 @@ class DataConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     hidden: list = _f([128], "int_list", low=1, doc="hidden layer widths")
-    activation: str = _f("relu", "str", choices=ACTIVATIONS, doc="hidden activation")
-    init: str = _f("he", "str", choices=INITS, doc="weight initializer")
-    dtype: str = _f("float32", "str", choices=("float32", "float64"))
-    leaky_relu_slope: float = _f(0.1, "float", low=0, high=1, low_open=True, high_open=True)
-    elu_alpha: float = _f(1.0, "float", low=0, low_open=True)
-    maxout_pieces: int = _f(2, "int", low=2, high=64)
-    init_scale: float = _f(0.01, "float", low=0, low_open=True, doc="std of init='random'")
-    seed: int = _f(0, "int", low=0, doc="weight initialisation seed")
+    activation: str = _of(MLP, "activation", "str", choices=ACTIVATIONS, doc="hidden activation")
+    init: str = _of(MLP, "init", "str", choices=INITS, doc="weight initializer")
+    dtype: str = _of(MLP, "dtype", "str", choices=tuple(DTYPES))
+    leaky_relu_slope: float = _of(MLP, "leaky_relu_slope", "float")
+    elu_alpha: float = _of(MLP, "elu_alpha", "float")
+    maxout_pieces: int = _of(MLP, "maxout_pieces", "int")
+    init_scale: float = _of(MLP, "init_scale", "float", doc="std of init='random'")
+    seed: int = _of(MLP, "seed", "int", doc="weight initialisation seed")
 
 
 @dataclass(frozen=True)
 class OptimizerConfig:
-    name: str = _f("adam", "str", choices=("adam", "adamw", "sgd"))
-    lr: float = _f(1e-3, "float", low=0, low_open=True)
-    beta1: float = _f(0.9, "float", low=0, high=1, high_open=True)
-    beta2: float = _f(0.999, "float", low=0, high=1, high_open=True)
-    eps: float = _f(1e-8, "float", low=0, low_open=True)
-    weight_decay: float = _f(0.0, "float", low=0)
-    amsgrad: bool = _f(False, "bool")
-    momentum: float = _f(0.9, "float", low=0, high=1, high_open=True, doc="sgd only")
-    nesterov: bool = _f(False, "bool", doc="sgd only")
+    name: str = _f("adam", "str", choices=tuple(OPTIMIZERS))
+    lr: float = _of(Adam, "lr", "float", doc="learning rate (the default is Adam's)")
+    beta1: float = _f(inspect.signature(Adam).parameters["betas"].default[0], "float", doc="adam/adamw")
+    beta2: float = _f(inspect.signature(Adam).parameters["betas"].default[1], "float", doc="adam/adamw")
+    eps: float = _of(Adam, "eps", "float", doc="adam/adamw")
+    weight_decay: float = _of(Adam, "weight_decay", "float")
+    amsgrad: bool = _of(Adam, "amsgrad", "bool", doc="adam/adamw")
+    momentum: float = _of(SGD, "momentum", "float", doc="sgd only")
+    nesterov: bool = _of(SGD, "nesterov", "bool", doc="sgd only")
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    epochs: int = _f(100, "int", low=1, high=1_000_000)
-    batch_size: int = _f(128, "int", low=1)
-    shuffle: bool = _f(True, "bool")
-    seed: int = _f(0, "int", low=0, doc="shuffling seed")
-    validation_split: float = _f(0.0, "float", low=0, high=1, high_open=True,
-                                 doc="fraction of the training split held out for validation (0: use the test split)")
-    lr_schedule: str = _f("constant", "str", choices=("constant", "step", "exponential", "cosine", "plateau"))
-    step_size: int = _f(30, "int", low=1, doc="step schedule: epochs per decay")
-    gamma: float = _f(0.1, "float", low=0, high=1, low_open=True, doc="step/exponential decay factor")
-    min_lr: float = _f(0.0, "float", low=0, doc="cosine/plateau floor")
-    plateau_patience: int = _f(10, "int", low=0)
-    plateau_factor: float = _f(0.1, "float", low=0, high=1, low_open=True, high_open=True)
+    epochs: int = _of(Trainer, "epochs", "int")
+    batch_size: int = _of(Trainer, "batch_size", "int")
+    shuffle: bool = _of(Trainer, "shuffle", "bool")
+    seed: int = _of(Trainer, "seed", "int", doc="shuffling seed")
+    validation_split: float = _of(Trainer, "validation_split", "float",
+                                  doc="fraction of the training split held out for validation (0: use the test split)")
+    lr_schedule: str = _f("constant", "str", choices=tuple(_SCHEDULES))
+    step_size: int = _of(StepLR, "step_size", "int", doc="step schedule: epochs per decay")
+    gamma: float = _of(StepLR, "gamma", "float", doc="step/exponential decay factor")
+    min_lr: float = _of(ReduceLROnPlateau, "min_lr", "float", doc="cosine/plateau floor")
+    plateau_patience: int = _of(ReduceLROnPlateau, "patience", "int")
+    plateau_factor: float = _of(ReduceLROnPlateau, "factor", "float")
     early_stopping: bool = _f(False, "bool")
-    patience: int = _f(10, "int", low=1, doc="early stopping patience")
-    min_delta: float = _f(0.0, "float", low=0)
-    monitor: str = _f("val_loss", "str", choices=("val_loss", "val_accuracy", "loss", "train_accuracy"))
+    patience: int = _of(EarlyStopping, "patience", "int", doc="early stopping patience")
+    min_delta: float = _of(EarlyStopping, "min_delta", "float")
+    monitor: str = _of(EarlyStopping, "monitor", "str", choices=_MONITORS)
     threads: int = _f(0, "int", low=0, doc="matrix-product threads (0: all cores)")
 
 
@@ -176,7 +192,85 @@ def from_dict(data: dict, base: RunConfig | None = None) -> RunConfig:
                 raise ConfigError(f"unknown key {name}.{key}; [{name}] accepts: {', '.join(known)}")
             updates[key] = _check(f"{name}.{key}", known[key], value)
         sections[name] = replace(getattr(base, name), **updates)
-    return replace(base, **sections)
+    cfg = replace(base, **sections)
+    _check_by_building(cfg)
+    return cfg
+
+
+# -- config -> objects -----------------------------------------------------------------------------
+def build_model(m: ModelConfig, sizes, output: str = "softmax") -> MLP:
+    """The network of [model] for layer widths ``sizes`` = [inputs, *m.hidden, outputs]."""
+    return MLP(sizes, m.activation, init=m.init, seed=m.seed, dtype=m.dtype, output=output,
+               leaky_relu_slope=m.leaky_relu_slope, elu_alpha=m.elu_alpha, maxout_pieces=m.maxout_pieces,
+               init_scale=m.init_scale)
+
+
+def build_optimizer(o: OptimizerConfig):
+    """The optimizer of [optimizer]: Adam, AdamW (decoupled decay) or SGD."""
+    if o.name == "sgd":
+        return SGD(lr=o.lr, momentum=o.momentum, nesterov=o.nesterov, weight_decay=o.weight_decay)
+    return OPTIMIZERS[o.name](lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=o.weight_decay,
+                              amsgrad=o.amsgrad)
+
+
+def build_schedule(t: TrainingConfig):
+    """The learning-rate schedule of [training] (None for a constant rate)."""
+    make = {"constant": lambda: None,
+            "step": lambda: _SCHEDULES["step"](t.step_size, t.gamma),
+            "exponential": lambda: _SCHEDULES["exponential"](t.gamma),
+            "cosine": lambda: _SCHEDULES["cosine"](t.epochs, t.min_lr),
+            "plateau": lambda: ReduceLROnPlateau(t.plateau_factor, t.plateau_patience, monitor="val_loss",
+                                                 min_lr=t.min_lr)}
+    return make[t.lr_schedule]()
+
+
+def build_early_stopping(t: TrainingConfig, regression: bool = False):
+    """EarlyStopping of [training] (None when off); a regression run monitors val_loss instead of
+    an accuracy."""
+    if not t.early_stopping:
+        return None
+    monitor = "val_loss" if regression and "accuracy" in t.monitor else t.monitor
+    return EarlyStopping(t.patience, t.min_delta, monitor)
+
+
+def build_trainer(cfg: RunConfig, net: MLP, optimizer, *, validation_data=None, regression=False,
+                  progress=True) -> Trainer:
+    """The Trainer of [training] for ``net``; ``validation_data`` (the test split) is used for
+    monitoring only when training.validation_split is 0."""
+    t = cfg.training
+    return Trainer(net, optimizer, batch_size=t.batch_size, epochs=t.epochs, shuffle=t.shuffle, seed=t.seed,
+                   validation_data=None if t.validation_split else validation_data,
+                   validation_split=t.validation_split, early_stopping=build_early_stopping(t, regression),
+                   lr_schedule=build_schedule(t), progress=progress)
+
+
+def _check_by_building(cfg: RunConfig) -> None:
+    """Build every object the config describes (a one-unit network for [model]) so their own
+    checks apply; a refusal becomes a ConfigError naming the key. Each check lists the parameters
+    whose key has another name."""
+    t = cfg.training
+    if t.early_stopping and t.validation_split == 0:
+        raise ConfigError("training.early_stopping needs training.validation_split > 0 "
+                          "(early stopping must not tune on the test split)")
+    checks = [("model", {}, lambda: build_model(cfg.model, [1, 1, 1])),
+              # every key is checked, also those of the optimizer not chosen
+              ("optimizer", {}, lambda: [build_optimizer(replace(cfg.optimizer, name=name)) for name in OPTIMIZERS]),
+              ("training", {"t_max": "epochs"}, lambda: build_schedule(t)),
+              ("training", {}, lambda: EarlyStopping(t.patience, t.min_delta, t.monitor)),
+              ("training", {"factor": "plateau_factor", "patience": "plateau_patience"},
+               lambda: ReduceLROnPlateau(t.plateau_factor, t.plateau_patience, min_lr=t.min_lr)),
+              ("training", {}, lambda: Trainer(MLP([1, 1]), SGD(), batch_size=t.batch_size, epochs=t.epochs,
+                                               seed=t.seed, validation_split=t.validation_split, progress=False))]
+    for section, renamed, build in checks:
+        try:
+            build()
+        except (ValueError, TypeError) as e:
+            message = str(e)
+            param = message.split(" ", 1)[0]
+            key = renamed.get(param, param)
+            if key in {f.name for f in fields(_SECTION_TYPES[section])}:
+                raise ConfigError(f"{section}.{key}{message[len(param):]}") from None
+            raise ConfigError(f"[{section}]: {message}") from None
 
 
 def load_config(path) -> RunConfig:

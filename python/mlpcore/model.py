@@ -10,13 +10,13 @@ from ._checks import as_matrix, as_targets, as_weights, check_number, resolve_dt
 
 __all__ = ["MLP", "load"]
 
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout")
-INITS = ("xavier", "normalized_xavier", "xavier_normal", "he", "he_uniform", "random")
-OUTPUTS = ("softmax", "sigmoid", "identity")
-LOSSES = {"cross_entropy": _core.Loss.cross_entropy,
-          "binary_cross_entropy": _core.Loss.binary_cross_entropy,
-          "mse": _core.Loss.mse}
-LOSS_FOR_OUTPUT = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy", "identity": "mse"}
+# Every name comes from the engine, which validates them (cpp/src/spec.cpp holds the one list).
+_CHOICES = _core.choices()
+ACTIVATIONS = tuple(_CHOICES["activation"])
+INITS = tuple(_CHOICES["init"])
+OUTPUTS = tuple(_CHOICES["output"])
+LOSSES = {name: _core.loss_from_string(name) for name in _CHOICES["loss"]}
+LOSS_FOR_OUTPUT = dict(_CHOICES["loss_for_output"])
 _OUTPUT_FOR_LOSS = {v: k for k, v in LOSS_FOR_OUTPUT.items()}
 _ENGINES = {"float32": _core.Mlp32, "float64": _core.Mlp64}
 
@@ -79,7 +79,7 @@ class MLP:
         if len(sizes) < 2:
             raise ValueError(f"sizes must list at least the input and output widths, got {sizes!r}")
         for i, s in enumerate(sizes):
-            check_number(s, f"sizes[{i}]", low=1, integer=True)
+            check_number(s, f"sizes[{i}]", integer=True)
         n_hidden = len(sizes) - 2
         if isinstance(activation, str):
             acts = [activation] * n_hidden
@@ -90,18 +90,17 @@ class MLP:
                 raise ValueError(f"activation must be a name or a list of names, got {activation!r}") from None
             if len(acts) != n_hidden:
                 raise ValueError(f"activation lists {len(acts)} names but the network has {n_hidden} hidden layers")
-        for a in acts:
-            _choice(a, ACTIVATIONS, "activation")
-        if isinstance(activation, str):
-            _choice(activation, ACTIVATIONS, "activation")
-        _choice(init, INITS, "init")
-        _choice(output, OUTPUTS, "output")
+        for name, value in [*(("activation", a) for a in acts), ("activation", activation), ("init", init),
+                            ("output", output)]:
+            if not isinstance(value, str) and not (name == "activation" and value is activation):
+                raise ValueError(f"{name} must be a name, got {value!r}")
         dt = resolve_dtype(dtype)
+        # Python converts; the engine checks every range and name (cpp/src/spec.cpp) with its messages.
         seed = check_number(seed, "seed", low=0, high=2**64 - 1, integer=True)
-        check_number(leaky_relu_slope, "leaky_relu_slope", low=0, high=1, low_open=True, high_open=True)
-        check_number(elu_alpha, "elu_alpha", low=0, low_open=True)
-        check_number(maxout_pieces, "maxout_pieces", low=2, high=64, integer=True)
-        check_number(init_scale, "init_scale", low=0, low_open=True)
+        for name, value in (("leaky_relu_slope", leaky_relu_slope), ("elu_alpha", elu_alpha),
+                            ("init_scale", init_scale)):
+            check_number(value, name)
+        check_number(maxout_pieces, "maxout_pieces", integer=True)
         self._net = _ENGINES[dt.name]([int(s) for s in sizes], acts, float(leaky_relu_slope), float(elu_alpha),
                                       int(maxout_pieces), output, init, int(seed), float(init_scale))
         self._dtype = dt

@@ -33,6 +33,10 @@ const char* to_string(Activation a);
 const char* to_string(Init i);
 const char* to_string(Output o);
 const char* to_string(Loss l);
+/// Every name accepted for one kind of choice, in enum order: kind is "activation", "init",
+/// "output" or "loss". The single list Python, the config and the CLI offer; throws
+/// std::invalid_argument for another kind.
+std::vector<std::string> choice_names(const std::string& kind);
 /// Parse a name; throws std::invalid_argument listing the allowed names.
 Activation activation_from_string(const std::string& name);
 Init init_from_string(const std::string& name);
