@@ -209,3 +209,19 @@ def test_sigint_stops_cleanly_and_keeps_model_and_history(tmp_path):
     assert flag == "True" and 1 <= int(epochs) < 10000
     net = mlpcore.load(tmp_path / "m.safetensors")
     assert np.isfinite(net.parameters).all()
+
+
+def test_evaluating_needs_no_optimizer_and_changes_nothing():
+    X, y = datasets.spiral(n_per_class=30, seed=0)
+    net = mlpcore.MLP([2, 8, 4], seed=0)
+    before = net.parameters.copy()
+    result = net.evaluate(X, y)
+    assert set(result) == {"loss", "accuracy"} and 0 <= result["accuracy"] <= 1
+    assert net.classes is None and np.array_equal(net.parameters, before)
+    # Labels that are not class indices need the classes a fit stores; evaluation never invents them.
+    with pytest.raises(ValueError, match="no classes yet"):
+        net.evaluate(X, np.array(["a", "b", "c", "d"])[y])
+    assert net.classes is None
+    trainer = mlpcore.Trainer(net, mlpcore.Adam(), epochs=1, progress=False)
+    trainer.fit(X, np.array(["a", "b", "c", "d"])[y])
+    assert net.evaluate(X, np.array(["a", "b", "c", "d"])[y]) == trainer.evaluate(X, np.array(["a", "b", "c", "d"])[y])

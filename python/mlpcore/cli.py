@@ -253,7 +253,6 @@ def _write_outputs(folder, cfg, net, history, metrics, X_te, y_te, confusion, la
 def cmd_evaluate(args) -> int:
     import mlpcore
     from . import datasets
-    from .train import Trainer
 
     cfg = _config_from_args(args)
     net = mlpcore.load(args.model)
@@ -262,9 +261,8 @@ def cmd_evaluate(args) -> int:
         parts = datasets.train_test_split(X, y, test_size=cfg.data.test_size, seed=cfg.data.seed,
                                           stratify=cfg.data.stratify and not _is_regression(y))
         X, y = (parts[0], parts[2]) if args.split == "train" else (parts[1], parts[3])
-    trainer = Trainer(net, mlpcore.Adam(), progress=False)
     result = {"model": args.model, "data": info["name"], "split": args.split, "samples": int(X.shape[0]),
-              **trainer.evaluate(X, y)}
+              **net.evaluate(X, y)}
     if args.json:
         print(json.dumps(result, default=_json_default))
     elif not args.quiet:

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import _core
 from ._checks import as_matrix, as_targets, as_weights, check_number, resolve_dtype
+from .metrics import _positions
 
 __all__ = ["MLP", "load"]
 
@@ -19,6 +20,18 @@ LOSSES = {name: _core.loss_from_string(name) for name in _CHOICES["loss"]}
 LOSS_FOR_OUTPUT = dict(_CHOICES["loss_for_output"])
 _OUTPUT_FOR_LOSS = {v: k for k, v in LOSS_FOR_OUTPUT.items()}
 _ENGINES = {"float32": _core.Mlp32, "float64": _core.Mlp64}
+
+
+def _never() -> bool:
+    return False
+
+
+def total_sum_of_squares(t) -> float:
+    """Σ (t - mean(t))² over (n, outputs) float targets, for R² (NaN for class indices)."""
+    if t.dtype.kind != "f" or t.ndim != 2:
+        return float("nan")
+    t64 = t.astype(np.float64)
+    return float(((t64 - t64.mean(axis=0)) ** 2).sum())
 
 
 def _choice(value, allowed, name):
@@ -404,6 +417,102 @@ class MLP:
         name, X, t, w = self._batch(X, y, loss, sample_weight)
         return self._net.train_step(X, t, w, LOSSES[name], optimizer._engine(self._net.dtype))
 
+    # -- targets and evaluation --------------------------------------------------------------------
+    def encode_targets(self, y, n_rows: int, loss=None, *, learn_classes: bool = False) -> np.ndarray:
+        """``y`` in the engine's form: int32 class indices, shape (n,), for ``cross_entropy``;
+        (n, n_outputs) targets in the model's dtype otherwise.
+
+        Class labels (numbers or strings) map through :attr:`classes`. A model without classes
+        reads integer labels in ``[0, n_classes)`` as indices; with ``learn_classes`` (what
+        ``Trainer.fit`` passes) it stores the labels it sees as its classes, else other labels
+        are refused. Nothing else about the model changes.
+
+        Raises
+        ------
+        ValueError
+            Wrong row count, NaN/inf, labels that are not classes, targets of the wrong width.
+        """
+        name = self._loss(loss)
+        arr = np.asarray(y)
+        if arr.shape[:1] != (n_rows,):
+            raise ValueError(f"y has {arr.shape[0] if arr.ndim else 0} rows but X has {n_rows}")
+        if name == "mse" or arr.ndim == 2:
+            if arr.dtype.kind not in "biuf":
+                raise ValueError(f"y must be numeric for loss '{name}', got dtype {arr.dtype}")
+            t = np.ascontiguousarray(arr.reshape(n_rows, -1), dtype=self._dtype)
+            if t.shape[1] != self.n_outputs:
+                raise ValueError(f"y has {t.shape[1]} columns, model has {self.n_outputs} outputs")
+            return t
+        if arr.ndim != 1:
+            raise ValueError(f"y must be 1-D class labels or 2-D targets, got shape {arr.shape}")
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ValueError("y contains NaN or infinity")
+        n_classes = 2 if name == "binary_cross_entropy" else self.n_outputs
+        if name == "binary_cross_entropy" and self.n_outputs != 1:
+            raise ValueError(f"1-D labels with binary_cross_entropy need 1 output; the model has {self.n_outputs} "
+                             "(pass 0/1 targets of shape (n, outputs) for multi-label)")
+        classes = self.classes
+        if classes is None:
+            if arr.dtype.kind in "iub" and arr.size and arr.min() >= 0 and arr.max() < n_classes:
+                classes = np.arange(n_classes)
+            elif not learn_classes:
+                raise ValueError("y holds labels that are not class indices 0.."
+                                 f"{n_classes - 1} and the model has no classes yet: train it first "
+                                 "(Trainer.fit stores them) or set net.classes")
+            else:
+                classes = np.unique(arr)
+                if len(classes) != n_classes:
+                    raise ValueError(f"y has {len(classes)} distinct classes but the model has {n_classes} "
+                                     f"({'1 sigmoid output' if n_classes == 2 and self.n_outputs == 1 else 'outputs'})")
+            if learn_classes:
+                self.classes = classes
+        idx = _positions(arr, classes, "y")
+        if name == "binary_cross_entropy":
+            return np.ascontiguousarray(idx.reshape(-1, 1), dtype=self._dtype)
+        return idx.astype(np.int32)
+
+    def evaluate(self, X, y, sample_weight=None, loss=None) -> dict:
+        """Loss and accuracy (R² for regression) on a data set; needs no optimizer and changes
+        nothing.
+
+        Parameters
+        ----------
+        X : array-like, shape (n, n_inputs)
+        y : array-like, shape (n,) class labels, or (n, n_outputs) targets
+        sample_weight : array-like, shape (n,), optional
+
+        Returns
+        -------
+        dict
+            ``{"loss": float, "accuracy": float}``, or ``{"loss": float, "r2": float}`` for mse.
+        """
+        name = self._loss(loss)
+        X = as_matrix(X, self._dtype, "X", self._io[0])
+        t = self.encode_targets(y, X.shape[0], name)
+        w = as_weights(sample_weight, self._dtype, X.shape[0])
+        value, metric = self._evaluate_encoded(X, t, w, name, total_sum_of_squares(t))
+        return {"loss": value, "r2" if name == "mse" else "accuracy": metric}
+
+    def _evaluate_encoded(self, X, t, w, loss: str, sst: float):
+        """(loss, accuracy or R²) for arrays already in the engine's form."""
+        value, correct, counted = self._net.evaluate(X, t, w, loss)
+        if loss == "mse":
+            return value, 1.0 - value * t.size / sst if sst > 0 else float("nan")
+        return value, correct / counted if counted else float("nan")
+
+    def train_epoch(self, X, t, w, optimizer, *, loss: str, batch_size: int, shuffle: bool, seed: int,
+                    epoch: int, should_stop=None, check_finite: bool = True):
+        """One epoch in the engine with the GIL released, on arrays in the engine's form (``X``
+        C-contiguous in the model's dtype, ``t`` from :meth:`encode_targets`, ``w`` None or (n,)).
+
+        Mini-batches follow the order of (``seed``, ``epoch``) when ``shuffle``; ``should_stop``
+        is polled every few milliseconds (Ctrl-C). Returns the engine's EpochResult: ``loss``,
+        ``correct``, ``counted``, ``stopped``, ``non_finite`` and ``bad_batch``. Most users want
+        :class:`mlpcore.Trainer`.
+        """
+        return self._net.train_epoch(X, t, w, LOSSES[loss], optimizer._engine(self._dtype.name), batch_size,
+                                     shuffle, seed, epoch, should_stop or _never, check_finite=check_finite)
+
     # -- persistence -------------------------------------------------------------------------------
     def save(self, path) -> None:
         """Write the model file (safetensors-compatible) atomically: the previous file at ``path``
@@ -415,6 +524,10 @@ class MLP:
             If the folder is missing or not writable.
         """
         self._net.save(os.fspath(path))
+
+    def to_bytes(self) -> bytes:
+        """The model file's bytes (what :meth:`save` writes), for storing the model elsewhere."""
+        return self._net.serialize()
 
     def copy(self) -> "MLP":
         """An independent copy (parameters, scaling, classes)."""

@@ -84,7 +84,7 @@ class _Graph:
 def _file_metadata(net: MLP) -> dict:
     """The model file's ``__metadata__`` (architecture, classes, scaling, user metadata), read from
     the engine's own serialisation so the two formats describe a model with the same strings."""
-    blob = net._net.serialize()
+    blob = net.to_bytes()
     (header_len,) = struct.unpack("<Q", blob[:8])
     return dict(json.loads(blob[8:8 + header_len])["__metadata__"])
 

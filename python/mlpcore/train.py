@@ -14,8 +14,7 @@ import numpy as np
 
 from ._files import atomic_write
 from ._checks import as_matrix, as_weights, check_number
-from .metrics import _positions
-from .model import LOSSES, MLP, _choice
+from .model import MLP, _choice, total_sum_of_squares
 
 __all__ = [
     "Trainer",
@@ -325,81 +324,26 @@ class Trainer:
         self._stop_requested = False
         self._stop_signal = None
 
-    # -- targets ------------------------------------------------------------------------------
-    def _encode(self, y, n_rows):
-        """y -> the engine's targets (int32 class indices or float targets), storing class labels
-        in the model the first time."""
-        net = self.net
-        arr = np.asarray(y)
-        if arr.shape[:1] != (n_rows,):
-            raise ValueError(f"y has {arr.shape[0] if arr.ndim else 0} rows but X has {n_rows}")
-        if self.loss == "mse" or arr.ndim == 2:
-            if arr.dtype.kind not in "biuf":
-                raise ValueError(f"y must be numeric for loss '{self.loss}', got dtype {arr.dtype}")
-            t = np.ascontiguousarray(arr.reshape(n_rows, -1), dtype=net.dtype)
-            if t.shape[1] != net.n_outputs:
-                raise ValueError(f"y has {t.shape[1]} columns, model has {net.n_outputs} outputs")
-            return t
-        if arr.ndim != 1:
-            raise ValueError(f"y must be 1-D class labels or 2-D targets, got shape {arr.shape}")
-        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-            raise ValueError("y contains NaN or infinity")
-        n_classes = 2 if self.loss == "binary_cross_entropy" else net.n_outputs
-        if self.loss == "binary_cross_entropy" and net.n_outputs != 1:
-            raise ValueError(f"1-D labels with binary_cross_entropy need 1 output; the model has {net.n_outputs} "
-                             "(pass 0/1 targets of shape (n, outputs) for multi-label)")
-        classes = net.classes
-        if classes is None:
-            if arr.dtype.kind in "iub" and arr.size and arr.min() >= 0 and arr.max() < n_classes:
-                classes = np.arange(n_classes)
-            else:
-                uniq = np.unique(arr)
-                if len(uniq) != n_classes:
-                    raise ValueError(f"y has {len(uniq)} distinct classes but the model has {n_classes} "
-                                     f"({'1 sigmoid output' if n_classes == 2 and net.n_outputs == 1 else 'outputs'})")
-                classes = uniq
-            net.classes = classes
-        idx = _positions(arr, classes, "y")
-        if self.loss == "binary_cross_entropy":
-            return np.ascontiguousarray(idx.reshape(-1, 1), dtype=net.dtype)
-        return idx.astype(np.int32)
-
     # -- evaluation ----------------------------------------------------------------------------
-    def _prepare(self, X, y, sample_weight=None):
+    def _prepare(self, X, y, sample_weight=None, learn_classes=False):
         X = as_matrix(X, self.net.dtype, "X", self.net.n_inputs)
-        t = self._encode(y, X.shape[0])
+        t = self.net.encode_targets(y, X.shape[0], self.loss, learn_classes=learn_classes)
         w = as_weights(sample_weight, self.net.dtype, X.shape[0])
         return X, t, w
 
     def _metric_name(self):
         return "r2" if self.loss == "mse" else "accuracy"
 
-    def _evaluate_prepared(self, X, t, w, sst):
-        loss, correct, counted = self.net._net.evaluate(X, t, w, self.loss)
-        if self.loss == "mse":
-            metric = 1.0 - loss * t.size / sst if sst > 0 else float("nan")
-        else:
-            metric = correct / counted if counted else float("nan")
-        return loss, metric
-
-    @staticmethod
-    def _sst(t):
-        if t.dtype.kind != "f" or t.ndim != 2:
-            return float("nan")
-        t64 = t.astype(np.float64)
-        return float(((t64 - t64.mean(axis=0)) ** 2).sum())
-
     def evaluate(self, X, y, sample_weight=None) -> dict:
-        """Loss and accuracy (or R² for regression) of the model on a data set.
+        """Loss and accuracy (or R² for regression) of the model on a data set, with this
+        trainer's loss; the same as ``net.evaluate(X, y, sample_weight, loss)``.
 
         Returns
         -------
         dict
             ``{"loss": float, "accuracy": float}`` or ``{"loss": float, "r2": float}``.
         """
-        X, t, w = self._prepare(X, y, sample_weight)
-        loss, metric = self._evaluate_prepared(X, t, w, self._sst(t))
-        return {"loss": loss, self._metric_name(): metric}
+        return self.net.evaluate(X, y, sample_weight, loss=self.loss)
 
     # -- the loop -----------------------------------------------------------------------------------
     def _split(self, X, t, w):
@@ -464,12 +408,11 @@ class Trainer:
         NonFiniteLossError
             The loss became NaN/inf; the weights of the last good epoch are kept.
         """
-        X, t, w = self._prepare(X, y, sample_weight)
+        X, t, w = self._prepare(X, y, sample_weight, learn_classes=True)
         X, t, w, Xv, tv, wv = self._split(X, t, w)
-        sst_train, sst_val = self._sst(t), (self._sst(tv) if tv is not None else float("nan"))
+        sst_train = total_sum_of_squares(t)
+        sst_val = total_sum_of_squares(tv) if tv is not None else float("nan")
         n_elems = t.size
-        engine_opt = self.optimizer._engine(self.net.dtype.name)
-        loss_enum = LOSSES[self.loss]
         history = History(metric=self._metric_name())
         key = history.metric_key
         es = self.early_stopping
@@ -486,9 +429,9 @@ class Trainer:
                 t0 = time.perf_counter()
                 # The engine scans X for NaN/inf in the first epoch of this call; later epochs
                 # reuse the same array and skip the scan.
-                res = self.net._net.train_epoch(X, t, w, loss_enum, engine_opt, self.batch_size, self.shuffle,
-                                                self.seed, self.epoch, self._should_stop,
-                                                check_finite=fit_epoch == 0)
+                res = self.net.train_epoch(X, t, w, self.optimizer, loss=self.loss, batch_size=self.batch_size,
+                                           shuffle=self.shuffle, seed=self.seed, epoch=self.epoch,
+                                           should_stop=self._should_stop, check_finite=fit_epoch == 0)
                 if res.non_finite:
                     self.net.parameters[...] = snapshot
                     raise NonFiniteLossError(
@@ -505,7 +448,7 @@ class Trainer:
                     train_metric = res.correct / res.counted if res.counted else float("nan")
                 val_loss = val_metric = float("nan")
                 if Xv is not None:
-                    val_loss, val_metric = self._evaluate_prepared(Xv, tv, wv, sst_val)
+                    val_loss, val_metric = self.net._evaluate_encoded(Xv, tv, wv, self.loss, sst_val)
                 logs = {"epoch": self.epoch, "loss": res.loss, f"train_{key}": train_metric, "val_loss": val_loss,
                         f"val_{key}": val_metric, "lr": lr, "seconds": time.perf_counter() - t0}
                 history._append(logs)

@@ -31,7 +31,6 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from .. import _core
 from ..model import MLP
 from ..optim import SGD, Adam
 from ._validation import _fit_context, dense, validate_data
@@ -244,11 +243,11 @@ class _BaseMLP(BaseEstimator):
             if self.batch_size > n_samples:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        loss = getattr(_core.Loss, _ENGINE_OUTPUT[self.out_activation_][1])
+        loss = _ENGINE_OUTPUT[self.out_activation_][1]
         n_batches = -(-n_samples // batch_size)
         weight_sum = n_samples if sw_train is None else float(sw_train.sum())
         track_l2 = self.out_activation_ == "identity" and self.n_outputs_ > 1 and self.alpha > 0
-        engine, optimizer = self._net._net, self._optimizer._engine(dtype.name)
+        net = self._net
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -263,7 +262,8 @@ class _BaseMLP(BaseEstimator):
                     we = None if sw_train is None else sw_train.take(sample_idx)
                 sumsq = self._weights_sumsq() if track_l2 else 0.0
                 # X passed scikit-learn's validation (finite values) once per fit call.
-                result = engine.train_epoch(Xe, te, we, loss, optimizer, batch_size, False, 0, 0, check_finite=False)
+                result = net.train_epoch(Xe, te, we, self._optimizer, loss=loss, batch_size=batch_size, shuffle=False,
+                                         seed=0, epoch=0, check_finite=False)
                 if result.non_finite:
                     raise ValueError(_NON_FINITE)
                 self.n_iter_ += 1
@@ -358,8 +358,8 @@ class _BaseMLP(BaseEstimator):
         net = self._net
         X = dense(X, net.dtype)
         if self.out_activation_ == "identity":
-            return net._net.forward(X)
-        return net._net.predict_proba(X)
+            return net.forward(X)
+        return net.predict_proba(X)
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         y_pred = self._predict(X, check_input=False)
