@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import mlpcore
-from mlpcore import CosineLR, EarlyStopping, ExponentialLR, ReduceLROnPlateau, StepLR, Trainer
+from mlpcore import CosineLR, EarlyStopping, ExponentialLR, ReduceLROnPlateau, StepLR, Trainer, datasets
 
 
 def two_blobs(n=400, seed=0):
