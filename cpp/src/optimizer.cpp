@@ -32,6 +32,18 @@ void Optimizer<S>::bind(Index n) {
   }
 }
 
+template <class S>
+void Optimizer<S>::restore(std::int64_t steps, Index n) {
+  if (steps < 0 || n < 1)
+    throw std::invalid_argument("restore needs steps >= 0 and n >= 1, got steps " + std::to_string(steps) +
+                                " and n " + std::to_string(n));
+  reset();
+  if (steps == 0) return;
+  bind(n);
+  allocate(n);
+  m_t = steps;
+}
+
 namespace {
 void check_lr_value(double lr) {
   if (!std::isfinite(lr) || lr < 0) throw std::invalid_argument("lr must be finite and >= 0, got " + std::to_string(lr));
@@ -54,6 +66,18 @@ void Sgd<S>::reset() {
   this->m_t = 0;
   this->m_size = 0;
   m_buf.resize(0);
+}
+
+template <class S>
+void Sgd<S>::allocate(Index n) {
+  if (m_cfg.momentum != 0) m_buf = Vector<S>::Zero(n);
+}
+
+template <class S>
+std::vector<VectorMap<S>> Sgd<S>::state() {
+  std::vector<VectorMap<S>> out;
+  if (this->m_t > 0 && m_buf.size() > 0) out.emplace_back(m_buf.data(), m_buf.size());
+  return out;
 }
 
 template <class S>
@@ -155,13 +179,26 @@ void adam_update(S* __restrict P, const S* __restrict G, S* __restrict M, S* __r
 }  // namespace
 
 template <class S>
+void Adam<S>::allocate(Index n) {
+  m_m = Vector<S>::Zero(n);
+  m_v = Vector<S>::Zero(n);
+  m_vmax = m_cfg.amsgrad ? Vector<S>::Zero(n) : Vector<S>();
+}
+
+template <class S>
+std::vector<VectorMap<S>> Adam<S>::state() {
+  std::vector<VectorMap<S>> out;
+  if (this->m_t == 0) return out;
+  out.emplace_back(m_m.data(), m_m.size());
+  out.emplace_back(m_v.data(), m_v.size());
+  if (m_cfg.amsgrad) out.emplace_back(m_vmax.data(), m_vmax.size());
+  return out;
+}
+
+template <class S>
 void Adam<S>::step(VectorMap<S> p, VectorCMap<S> grad) {
   this->bind(p.size());
-  if (this->m_t == 0) {
-    m_m = Vector<S>::Zero(p.size());
-    m_v = Vector<S>::Zero(p.size());
-    if (m_cfg.amsgrad) m_vmax = Vector<S>::Zero(p.size());
-  }
+  if (this->m_t == 0) allocate(p.size());
   const std::int64_t t = ++this->m_t;
   const double bc1 = 1.0 - std::pow(m_cfg.beta1, double(t));
   const double bc2_sqrt = std::sqrt(1.0 - std::pow(m_cfg.beta2, double(t)));

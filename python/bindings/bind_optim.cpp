@@ -11,7 +11,16 @@ void bind_one(py::module_& m, const char* base, const char* sgd, const char* ada
       .def_property("lr", &Optimizer<S>::lr, &Optimizer<S>::set_lr)
       .def_property_readonly("steps", &Optimizer<S>::steps)
       .def_property_readonly("state_size", &Optimizer<S>::state_size)
-      .def("reset", &Optimizer<S>::reset);
+      .def("reset", &Optimizer<S>::reset)
+      // Live views of the state vectors (empty before the first step); each keeps the
+      // optimizer alive. restore(steps, n) then filling them copies a state in.
+      .def("state", [](py::object self) {
+        py::list out;
+        for (const auto& v : self.cast<Optimizer<S>&>().state())
+          out.append(py::array_t<S>({v.size()}, {sizeof(S)}, v.data(), self));
+        return out;
+      })
+      .def("restore", &Optimizer<S>::restore, py::arg("steps"), py::arg("n"));
   py::class_<Sgd<S>, Optimizer<S>>(m, sgd)
       .def(py::init([](double lr, double momentum, double dampening, double weight_decay, bool nesterov) {
              SgdConfig c{lr, momentum, dampening, weight_decay, nesterov};

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "spec.hpp"
 #include "types.hpp"
@@ -23,6 +24,13 @@ class Optimizer {
   virtual void set_lr(double lr) = 0;
   /// Forgets all state (step count, moments).
   virtual void reset() = 0;
+  /// The state vectors (SGD's momentum buffer; Adam's m, v and, with amsgrad, v_max), each
+  /// state_size() values in the parameters' layout. Live views, valid until the next step,
+  /// reset() or restore(); used to copy the state between processes. Empty before the first step.
+  virtual std::vector<VectorMap<S>> state() = 0;
+  /// Makes the state that of `steps` steps on n parameters, zero-filled (fill it through
+  /// state()); steps = 0 is reset(). Throws std::invalid_argument for steps < 0 or n < 1.
+  void restore(std::int64_t steps, Index n);
   /// Number of steps taken since construction or reset().
   std::int64_t steps() const { return m_t; }
   /// Parameter count the state is bound to (0 before the first step).
@@ -30,6 +38,8 @@ class Optimizer {
 
  protected:
   void bind(Index n);
+  /// Allocates zeroed state vectors for n parameters (restore()).
+  virtual void allocate(Index n) = 0;
   std::int64_t m_t = 0;
   Index m_size = 0;
 };
@@ -43,11 +53,13 @@ class Sgd final : public Optimizer<S> {
   double lr() const override { return m_cfg.lr; }
   void set_lr(double lr) override;
   void reset() override;
+  std::vector<VectorMap<S>> state() override;
   const SgdConfig& config() const { return m_cfg; }
   /// Momentum buffer (empty until the first step with momentum).
   const Vector<S>& momentum_buffer() const { return m_buf; }
 
  private:
+  void allocate(Index n) override;
   SgdConfig m_cfg;
   Vector<S> m_buf;
 };
@@ -61,11 +73,13 @@ class Adam final : public Optimizer<S> {
   double lr() const override { return m_cfg.lr; }
   void set_lr(double lr) override;
   void reset() override;
+  std::vector<VectorMap<S>> state() override;
   const AdamConfig& config() const { return m_cfg; }
   const Vector<S>& m() const { return m_m; }
   const Vector<S>& v() const { return m_v; }
 
  private:
+  void allocate(Index n) override;
   AdamConfig m_cfg;
   Vector<S> m_m, m_v, m_vmax;
 };
