@@ -405,6 +405,18 @@ class MLP:
         name, X, t, w = self._batch(X, y, loss, sample_weight)
         return self._net.train_step(X, t, w, LOSSES[name], optimizer._engine(self._net.dtype))
 
+    # -- data-parallel training (mlpcore.distributed) ----------------------------------------------
+    def _validate_epoch(self, X, t, w, loss, batch_size) -> None:
+        """The engine's checks of an epoch's inputs (raises ValueError), without training."""
+        _core.validate_epoch(self._net, X, t, w, LOSSES[loss], batch_size)
+
+    def _train_epoch_sharded(self, X, t, w, loss, engine_optimizer, batch_size, shuffle, seed, epoch, rank,
+                             parts, reducer, should_stop, check_finite):
+        """One epoch on part ``rank`` of ``parts`` of each global batch; see
+        ``train_epoch_sharded`` in cpp/include/mlpcore/trainer.hpp."""
+        return _core.train_epoch_sharded(self._net, X, t, w, LOSSES[loss], engine_optimizer, batch_size, shuffle,
+                                         seed, epoch, rank, parts, reducer, should_stop, check_finite)
+
     # -- persistence -------------------------------------------------------------------------------
     def save(self, path) -> None:
         """Write the model file (safetensors-compatible) atomically: the previous file at ``path``

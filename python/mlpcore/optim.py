@@ -49,6 +49,15 @@ class _Optimizer:
         """Updates applied so far."""
         return 0 if self._state is None else self._state.steps
 
+    def _state_arrays(self, dtype: str) -> list:
+        """Live views of the engine's state vectors (empty before the first step)."""
+        return list(self._engine(dtype).state())
+
+    def _restore(self, dtype: str, steps: int, n_params: int) -> None:
+        """Zeroed state of ``steps`` steps on ``n_params`` parameters, to be filled through
+        :meth:`_state_arrays`; ``steps == 0`` forgets the state."""
+        self._engine(dtype).restore(steps, n_params)
+
     def reset(self) -> None:
         """Forget the state (moments, step count); the next step may use another network."""
         self._state = None

@@ -472,9 +472,7 @@ class Trainer:
                 t0 = time.perf_counter()
                 # The engine scans X for NaN/inf in the first epoch of this call; later epochs
                 # reuse the same array and skip the scan.
-                res = self.net._net.train_epoch(X, t, w, loss_enum, engine_opt, self.batch_size, self.shuffle,
-                                                self.seed, self.epoch, self._should_stop,
-                                                check_finite=fit_epoch == 0)
+                res = self._run_epoch(X, t, w, loss_enum, engine_opt, check_finite=fit_epoch == 0)
                 if res.non_finite:
                     self.net.parameters[...] = snapshot
                     raise NonFiniteLossError(
@@ -510,7 +508,7 @@ class Trainer:
                         if wait >= es.patience:
                             history.stopped_early = True
                             stop = True
-                if stop or self._stop_requested:
+                if self._agree_stop(stop or self._stop_requested):
                     history.interrupted = history.interrupted or self._stop_requested
                     break
         finally:
@@ -524,6 +522,15 @@ class Trainer:
 
     def _should_stop(self) -> bool:
         return self._stop_requested
+
+    # Seams for mlpcore.distributed.DistributedTrainer, which runs its part of each global batch
+    # and makes the stop decision with the other processes.
+    def _run_epoch(self, X, t, w, loss_enum, engine_opt, check_finite):
+        return self.net._net.train_epoch(X, t, w, loss_enum, engine_opt, self.batch_size, self.shuffle,
+                                         self.seed, self.epoch, self._should_stop, check_finite=check_finite)
+
+    def _agree_stop(self, stop: bool) -> bool:
+        return stop
 
     def _progress_bar(self):
         if not self.progress or self.epochs == 0:
