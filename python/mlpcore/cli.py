@@ -125,6 +125,14 @@ def cmd_train(args) -> int:
     from . import datasets
     from .train import CosineLR, EarlyStopping, ExponentialLR, ReduceLROnPlateau, StepLR, Trainer
 
+    comm = rank = None
+    if args.distributed:  # every rank runs this command; rank 0 prints and writes
+        from .distributed import DistributedTrainer, on_rank0, threads_per_rank, world
+
+        comm = world()
+        rank = comm.Get_rank()
+        if rank != 0:
+            rep.quiet, rep.as_json = True, False
     t_cfg, m_cfg, o_cfg = cfg.training, cfg.model, cfg.optimizer
     if t_cfg.early_stopping and t_cfg.validation_split == 0:
         raise ConfigError("training.early_stopping needs training.validation_split > 0 "
@@ -133,6 +141,8 @@ def cmd_train(args) -> int:
     _prepare_out_dir(out_dir)
     if t_cfg.threads:
         mlpcore.set_num_threads(t_cfg.threads)
+    elif comm is not None:
+        mlpcore.set_num_threads(threads_per_rank(comm))
 
     X, y, info = load_data(cfg.data)
     regression = _is_regression(y)
@@ -164,12 +174,13 @@ def cmd_train(args) -> int:
                                                      monitor="val_loss", min_lr=t_cfg.min_lr)}[t_cfg.lr_schedule]
     stopping = (EarlyStopping(t_cfg.patience, t_cfg.min_delta, t_cfg.monitor if not regression or
                               "accuracy" not in t_cfg.monitor else "val_loss") if t_cfg.early_stopping else None)
-    trainer = Trainer(net, opt, batch_size=t_cfg.batch_size, epochs=t_cfg.epochs, shuffle=t_cfg.shuffle,
+    trainer = (Trainer if comm is None else DistributedTrainer)(
+                      net, opt, batch_size=t_cfg.batch_size, epochs=t_cfg.epochs, shuffle=t_cfg.shuffle,
                       seed=t_cfg.seed,
                       validation_data=None if t_cfg.validation_split else (X_te, y_te),
                       validation_split=t_cfg.validation_split, early_stopping=stopping,
                       lr_schedule=schedule() if schedule else None,
-                      progress=not (rep.quiet or args.no_progress))
+                      progress=not (rep.quiet or args.no_progress), **({} if comm is None else {"comm": comm}))
     act = m_cfg.activation
     rep.say(f"data:      {info['name']}: {X.shape[0]} samples, {X.shape[1]} features, "
             f"{'regression' if regression else f'{n_out} classes'}; train {len(X_tr)} / test {len(X_te)}"
@@ -194,16 +205,20 @@ def cmd_train(args) -> int:
         confusion, labels = confusion_counts(y_te, net.predict(X_te), labels=net.classes)
         metrics["confusion_matrix"] = {"labels": labels.tolist(), "matrix": confusion.tolist()}
 
-    # Write everything into a temporary folder, then move it into place.
-    tmp = f"{out_dir.rstrip(os.sep)}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    try:
-        files = _write_outputs(tmp, cfg, net, history, metrics, X_te, y_te, confusion, labels, info, regression)
-        _publish(tmp, out_dir)
-    except BaseException:
+    def write():
+        # Write everything into a temporary folder, then move it into place.
+        tmp = f"{out_dir.rstrip(os.sep)}.partial-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        os.makedirs(tmp)
+        try:
+            written = _write_outputs(tmp, cfg, net, history, metrics, X_te, y_te, confusion, labels, info, regression)
+            _publish(tmp, out_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return written
+
+    files = write() if comm is None else on_rank0(comm, write)
 
     if rep.as_json:
         print(json.dumps({**metrics, "output_dir": out_dir, "files": files}, default=_json_default))
@@ -409,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Adam lr 1e-3, batch 128, 100 epochs.")
     t.add_argument("--config", metavar="FILE", help="TOML run file")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel training on MPI ranks, launched as `mpiexec -n N mlpcore train ...` "
+                        "(extra `mpi`); training.batch_size is the global batch; rank 0 prints and writes")
     _add_config_flags(t, ("data", "model", "optimizer", "training", "output"))
     t.set_defaults(func=cmd_train)
 

@@ -19,7 +19,7 @@ from . import build_info, get_num_threads
 from ._checks import check_number
 from .train import NonFiniteLossError, Trainer
 
-__all__ = ["DistributedTrainer", "world"]
+__all__ = ["DistributedTrainer", "on_rank0", "threads_per_rank", "world"]
 
 _TOTALS = 5  # kStepTotals in cpp/include/mlpcore/trainer.hpp
 
@@ -31,6 +31,39 @@ def world():
     except ImportError as e:  # pragma: no cover - depends on the installed extras
         raise ImportError("mlpcore.distributed needs mpi4py: pip install 'mlpcore[mpi]'") from e
     return MPI.COMM_WORLD
+
+
+def threads_per_rank(comm) -> int:
+    """The cores this process may use divided by the ranks on its node (at least 1): the thread
+    count that keeps N ranks on one machine from oversubscribing it."""
+    import os
+
+    from mpi4py import MPI
+
+    local = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    try:
+        return max(1, len(os.sched_getaffinity(0)) // local.Get_size())
+    finally:
+        local.Free()
+
+
+def on_rank0(comm, fn):
+    """fn() on rank 0 only (writing files, printing); every rank returns its result or raises
+    its error, so no rank waits for one that failed. ``comm`` None runs fn() here."""
+    if comm is None:
+        return fn()
+    result = error = None
+    if comm.Get_rank() == 0:
+        try:
+            result = fn()
+        except BaseException as e:  # re-raised here and reported to the other ranks
+            error = e
+    outcome = comm.bcast((result, None if error is None else f"{type(error).__name__}: {error}"), root=0)
+    if error is not None:
+        raise _AgreedError.mark(error)
+    if outcome[1] is not None:
+        raise _AgreedError.mark(RuntimeError(f"rank 0 failed: {outcome[1]}"))
+    return outcome[0]
 
 
 class _AgreedError:
@@ -266,14 +299,4 @@ class DistributedTrainer(Trainer):
     # -- output -------------------------------------------------------------------------------
     def save(self, path) -> None:
         """Rank 0 writes the model (atomically, see :meth:`MLP.save`); every rank waits for it."""
-        error = None
-        if self.rank == 0:
-            try:
-                self.net.save(path)
-            except Exception as e:  # reported to all ranks below
-                error = e
-        failed = self.comm.bcast(None if error is None else str(error), root=0) if self.comm else None
-        if error is not None:
-            raise error
-        if failed is not None:
-            raise _AgreedError.mark(OSError(f"rank 0 could not save the model: {failed}"))
+        on_rank0(self.comm, lambda: self.net.save(path))
