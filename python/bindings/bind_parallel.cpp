@@ -5,6 +5,7 @@
 #include <Python.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "common.hpp"
 
@@ -63,20 +64,28 @@ EpochOptions epoch_options(Index batch_size, bool shuffle, std::uint64_t seed, s
   return o;
 }
 
+// Methods added to the Mlp32/Mlp64 classes that bind_mlp.cpp registers.
+template <class S, class F, class... Extra>
+void add_method(const py::object& cls, const char* name, F&& f, const Extra&... extra) {
+  cls.attr(name) = py::cpp_function(std::forward<F>(f), py::name(name), py::is_method(cls),
+                                    py::sibling(py::getattr(cls, name, py::none())), extra...);
+}
+
 template <class S>
-void bind_one(py::module_& m) {
-  m.def("validate_epoch", [](PyMlp<S>& s, const XRef<S>& X, const py::array& y, const py::object& w, Loss loss,
-                             Index batch_size) {
+void bind_one() {
+  const py::object cls = py::type::of<PyMlp<S>>();
+  add_method<S>(cls, "validate_epoch", [](PyMlp<S>& s, const XRef<S>& X, const py::array& y, const py::object& w,
+                                          Loss loss, Index batch_size) {
     const TargetView<S> t = target_view<S>(y);
     const S* wp = weight_ptr<S>(w, t.rows);
     py::gil_scoped_release release;
     validate_epoch<S>(s.net, X, t, wp, loss, epoch_options(batch_size, false, 0, 0, true));
-  }, py::arg("net"), py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"),
-     py::arg("batch_size"));
-  m.def("train_epoch_sharded", [](PyMlp<S>& s, const XRef<S>& X, const py::array& y, const py::object& w, Loss loss,
-                                  Optimizer<S>& opt, Index batch_size, bool shuffle, std::uint64_t seed,
-                                  std::uint64_t epoch, Index rank, Index parts, const py::object& reducer,
-                                  const py::object& should_stop, bool check_finite) {
+  }, py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"), py::arg("batch_size"));
+  add_method<S>(cls, "train_epoch_sharded", [](PyMlp<S>& s, const XRef<S>& X, const py::array& y,
+                                               const py::object& w, Loss loss, Optimizer<S>& opt, Index batch_size,
+                                               bool shuffle, std::uint64_t seed, std::uint64_t epoch, Index rank,
+                                               Index parts, const py::object& reducer, const py::object& should_stop,
+                                               bool check_finite) {
     const TargetView<S> t = target_view<S>(y);
     const S* wp = weight_ptr<S>(w, t.rows);
     const EpochOptions o = epoch_options(batch_size, shuffle, seed, epoch, check_finite);
@@ -93,17 +102,16 @@ void bind_one(py::module_& m) {
     }
     if (pending) throw *pending;
     return r;
-  }, py::arg("net"), py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"),
-     py::arg("optimizer"), py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"), py::arg("epoch"),
-     py::arg("rank"), py::arg("parts"), py::arg("reducer") = py::none(), py::arg("should_stop") = py::none(),
-     py::arg("check_finite") = true);
+  }, py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"), py::arg("optimizer"),
+     py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"), py::arg("epoch"), py::arg("rank"), py::arg("parts"),
+     py::arg("reducer") = py::none(), py::arg("should_stop") = py::none(), py::arg("check_finite") = true);
 }
 
 }  // namespace
 
-void bind_parallel(py::module_& m) {
-  bind_one<float>(m);
-  bind_one<double>(m);
+void bind_parallel(py::module_&) {
+  bind_one<float>();
+  bind_one<double>();
 }
 
 }  // namespace mlpcore::py_bind

@@ -408,14 +408,14 @@ class MLP:
     # -- data-parallel training (mlpcore.distributed) ----------------------------------------------
     def _validate_epoch(self, X, t, w, loss, batch_size) -> None:
         """The engine's checks of an epoch's inputs (raises ValueError), without training."""
-        _core.validate_epoch(self._net, X, t, w, LOSSES[loss], batch_size)
+        self._net.validate_epoch(X, t, w, LOSSES[loss], batch_size)
 
     def _train_epoch_sharded(self, X, t, w, loss, engine_optimizer, batch_size, shuffle, seed, epoch, rank,
                              parts, reducer, should_stop, check_finite):
         """One epoch on part ``rank`` of ``parts`` of each global batch; see
         ``train_epoch_sharded`` in cpp/include/mlpcore/trainer.hpp."""
-        return _core.train_epoch_sharded(self._net, X, t, w, LOSSES[loss], engine_optimizer, batch_size, shuffle,
-                                         seed, epoch, rank, parts, reducer, should_stop, check_finite)
+        return self._net.train_epoch_sharded(X, t, w, LOSSES[loss], engine_optimizer, batch_size, shuffle, seed,
+                                             epoch, rank, parts, reducer, should_stop, check_finite)
 
     # -- persistence -------------------------------------------------------------------------------
     def save(self, path) -> None:
