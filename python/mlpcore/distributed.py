@@ -267,10 +267,10 @@ class DistributedTrainer(Trainer):
     # -- fit ----------------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
         """Train as :meth:`Trainer.fit` does, on every rank together; see the class notes."""
-        self._check_ranks_agree()
-        self._broadcast_state()
         previous = self._install_sigterm()
         try:
+            self._check_ranks_agree()
+            self._broadcast_state()
             return super().fit(X, y, sample_weight)
         except BaseException as e:
             if self.comm is not None and self.size > 1 and not _AgreedError.marked(e):
