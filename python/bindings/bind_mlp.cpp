@@ -112,12 +112,7 @@ void bind_one(py::module_& m, const char* name) {
                              const py::object& should_stop, bool check_finite) {
         const TargetView<S> t = target_view<S>(y);
         const S* wp = weight_ptr<S>(w, t.rows);
-        EpochOptions o;
-        o.batch_size = batch_size;
-        o.shuffle = shuffle;
-        o.seed = seed;
-        o.epoch = epoch;
-        o.check_finite = check_finite;
+        const EpochOptions o = epoch_options(batch_size, shuffle, seed, epoch, check_finite);
         std::vector<Index> order;
         std::unique_ptr<py::error_already_set> pending;  // created only with the GIL held
         // Called between batches, every few ms, with the GIL released.

@@ -54,16 +54,6 @@ class PyReducer final : public StepReducer<S> {
   std::unique_ptr<py::error_already_set>& m_pending;
 };
 
-EpochOptions epoch_options(Index batch_size, bool shuffle, std::uint64_t seed, std::uint64_t epoch, bool check_finite) {
-  EpochOptions o;
-  o.batch_size = batch_size;
-  o.shuffle = shuffle;
-  o.seed = seed;
-  o.epoch = epoch;
-  o.check_finite = check_finite;
-  return o;
-}
-
 // Methods added to the Mlp32/Mlp64 classes that bind_mlp.cpp registers.
 template <class S, class F, class... Extra>
 void add_method(const py::object& cls, const char* name, F&& f, const Extra&... extra) {

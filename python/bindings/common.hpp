@@ -77,6 +77,17 @@ inline std::function<bool()> python_should_stop(const py::object& should_stop,
   };
 }
 
+inline EpochOptions epoch_options(Index batch_size, bool shuffle, std::uint64_t seed, std::uint64_t epoch,
+                                  bool check_finite) {
+  EpochOptions o;
+  o.batch_size = batch_size;
+  o.shuffle = shuffle;
+  o.seed = seed;
+  o.epoch = epoch;
+  o.check_finite = check_finite;
+  return o;
+}
+
 template <class S>
 const char* dtype_name() { return sizeof(S) == 4 ? "float32" : "float64"; }
 
