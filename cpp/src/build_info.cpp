@@ -55,7 +55,16 @@ std::atomic<int> g_threads{0};  // 0: not set
 namespace detail {
 int engine_threads() {
   const int n = g_threads.load(std::memory_order_relaxed);
-  return n > 0 ? n : g_default_threads;
+  const int wanted = n > 0 ? n : g_default_threads;
+#ifdef _OPENMP
+  // The calling thread's OpenMP limit caps the count: OMP_NUM_THREADS, and
+  // threadpoolctl.threadpool_limits (which calls omp_set_num_threads of this libgomp), so
+  // nested parallelism (joblib, Dask, MPI ranks) never oversubscribes the cores.
+  const int limit = omp_get_max_threads();
+  return wanted < limit ? wanted : limit;
+#else
+  return wanted;
+#endif
 }
 }  // namespace detail
 

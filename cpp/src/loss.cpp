@@ -58,12 +58,19 @@ void validate_targets(Loss loss, Index n, Index outputs, const TargetView<S>& t,
 template <class S>
 double loss_and_grad(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, const S* weights,
                      S* dL_dZ) {
-  const Index n = Z.rows(), C = Z.cols();
+  const Index n = Z.rows();
   double wsum = 0;
   if (weights)
     for (Index i = 0; i < n; ++i) wsum += weights[i];
   else
     wsum = double(n);
+  return loss_and_grad_scaled<S>(loss, Z, t, weights, wsum, dL_dZ);
+}
+
+template <class S>
+double loss_and_grad_scaled(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, const S* weights,
+                            double wsum, S* dL_dZ) {
+  const Index n = Z.rows(), C = Z.cols();
   // Each row's gradient is scaled by w_i / Σw (and 1/C for the element-wise losses).
   const double per_elem = (loss == Loss::CrossEntropy) ? 1.0 : 1.0 / double(C);
   double total = 0;
@@ -207,6 +214,8 @@ void output_transform(Output o, MatrixRef<S> Z) {
 #define MLPCORE_INSTANTIATE(S)                                                                       \
   template void validate_targets<S>(Loss, Index, Index, const TargetView<S>&, const S*);             \
   template double loss_and_grad<S>(Loss, const MatrixCRef<S>&, const TargetView<S>&, const S*, S*); \
+  template double loss_and_grad_scaled<S>(Loss, const MatrixCRef<S>&, const TargetView<S>&, const S*, double, \
+                                          S*);                                                               \
   template void output_transform<S>(Output, MatrixRef<S>);                                           \
   template Index count_correct<S>(Loss, const MatrixCRef<S>&, const TargetView<S>&, Index&);
 MLPCORE_INSTANTIATE(float)

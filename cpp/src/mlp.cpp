@@ -201,7 +201,8 @@ void BasicMlp<S>::forward_rows(const S* X, Index n, Workspace<S>& ws) const {
 }
 
 template <class S>
-void BasicMlp<S>::backward_rows(const S* X, Index n, Workspace<S>& ws) {
+void BasicMlp<S>::backward_rows(const S* X, Index n, Workspace<S>& ws,
+                                const std::function<void(Index)>& layer_ready) {
   // Expects ws.delta[L−1] = dL_dZ of the output layer and the activations of forward_rows.
   const ActivationParams ap{m_spec.leaky_relu_slope, m_spec.elu_alpha};
   const S* input = scales_input() ? ws.input.data() : X;
@@ -212,6 +213,7 @@ void BasicMlp<S>::backward_rows(const S* X, Index n, Workspace<S>& ws) {
     const S* W = m_params.data() + m_layout.weight_offset[l];
     detail::dense_weight_grad<S>(dL_dZ, n, rows, A_prev, cols, m_grads.data() + m_layout.weight_offset[l],
                                  m_grads.data() + m_layout.bias_offset[l], ws.transposed.data());
+    if (layer_ready) layer_ready(l);
     if (l == 0) break;  // no gradient with respect to the input
     const Activation a = m_spec.activation(l - 1);
     if (a == Activation::Maxout) {
@@ -246,23 +248,31 @@ double sample_weight_sum(Index n, const S* weights) {
 template <class S>
 double BasicMlp<S>::penalty_value(Index n, const S* weights) const {
   if (m_penalty == 0) return 0.0;
-  const double denom = sample_weight_sum(n, weights);
+  return penalty_for(sample_weight_sum(n, weights));
+}
+
+template <class S>
+double BasicMlp<S>::penalty_for(double weight_sum) const {
   double sumsq = 0;
   for (Index l = 0; l < m_spec.n_layers(); ++l)
     sumsq += double(VectorCMap<S>(m_params.data() + m_layout.weight_offset[l], m_layout.rows[l] * m_layout.cols[l])
                         .squaredNorm());
-  return 0.5 * m_penalty * sumsq / denom;
+  return 0.5 * m_penalty * sumsq / weight_sum;
+}
+
+template <class S>
+void BasicMlp<S>::add_penalty_grad(S c) {
+  for (Index l = 0; l < m_spec.n_layers(); ++l) {
+    const Index size = m_layout.rows[l] * m_layout.cols[l], off = m_layout.weight_offset[l];
+    VectorMap<S>(m_grads.data() + off, size) += c * VectorCMap<S>(m_params.data() + off, size);
+  }
 }
 
 template <class S>
 double BasicMlp<S>::penalty_with_grad(Index n, const S* weights) {
   if (m_penalty == 0) return 0.0;
   const double value = penalty_value(n, weights);
-  const S c = S(m_penalty / sample_weight_sum(n, weights));
-  for (Index l = 0; l < m_spec.n_layers(); ++l) {
-    const Index size = m_layout.rows[l] * m_layout.cols[l], off = m_layout.weight_offset[l];
-    VectorMap<S>(m_grads.data() + off, size) += c * VectorCMap<S>(m_params.data() + off, size);
-  }
+  add_penalty_grad(S(m_penalty / sample_weight_sum(n, weights)));
   return value;
 }
 
@@ -304,6 +314,31 @@ double BasicMlp<S>::step_unchecked(const S* X, Index n, const TargetView<S>& t, 
   const double total = value + penalty_with_grad(n, weights);
   if (update) opt.step(VectorMap<S>(m_params.data(), m_params.size()), VectorCMap<S>(m_grads.data(), m_grads.size()));
   return total;
+}
+
+template <class S>
+double BasicMlp<S>::grad_sums(const S* X, Index n, const TargetView<S>& t, const S* weights, Loss loss,
+                              Workspace<S>& ws, const std::function<void(Index)>& layer_ready) {
+  forward_rows(X, n, ws);
+  const Index L = m_spec.n_layers();
+  MatrixCMap<S> Z(ws.act[L - 1].data(), n, m_spec.n_outputs());
+  // Divisor 1: dL_dZ holds w_i·dℓ_i/dz_i, so the products below give Σ_i of each row's gradient.
+  const double sum = mlpcore::loss_and_grad_scaled<S>(loss, Z, t, weights, 1.0, ws.delta[L - 1].data());
+  backward_rows(X, n, ws, layer_ready);
+  return sum;
+}
+
+template <class S>
+double BasicMlp<S>::apply_sums(double weight_sum, Optimizer<S>& opt) {
+  // mean gradient = (Σ_i w_i·∇ℓ_i + alpha·W) / Σw: the penalty enters once, not once per part.
+  double penalty = 0.0;
+  if (m_penalty != 0) {
+    penalty = penalty_for(weight_sum);
+    add_penalty_grad(S(m_penalty));
+  }
+  m_grads /= S(weight_sum);
+  opt.step(VectorMap<S>(m_params.data(), m_params.size()), VectorCMap<S>(m_grads.data(), m_grads.size()));
+  return penalty;
 }
 
 template <class S>

@@ -33,41 +33,15 @@ void Optimizer<S>::bind(Index n) {
 }
 
 template <class S>
-OptimizerState<S> Optimizer<S>::state() const {
-  OptimizerState<S> out;
-  out.steps = m_t;
-  out.size = m_size;
-  if (m_t > 0)
-    for (auto& [name, buf] : const_cast<Optimizer<S>*>(this)->buffers()) out.buffers.emplace_back(name, *buf);
-  return out;
-}
-
-template <class S>
-void Optimizer<S>::load_state(const OptimizerState<S>& st) {
-  if (st.steps < 0 || st.size < 0)
-    throw std::invalid_argument("optimizer state: steps and size must be >= 0, got " + std::to_string(st.steps) +
-                                " and " + std::to_string(st.size));
+void Optimizer<S>::restore(std::int64_t steps, Index n) {
+  if (steps < 0 || n < 1)
+    throw std::invalid_argument("restore needs steps >= 0 and n >= 1, got steps " + std::to_string(steps) +
+                                " and n " + std::to_string(n));
   reset();
-  if (st.steps == 0) {
-    if (!st.buffers.empty()) throw std::invalid_argument("optimizer state: buffers given for 0 steps");
-    return;
-  }
-  auto mine = buffers();
-  if (st.buffers.size() != mine.size())
-    throw std::invalid_argument("optimizer state has " + std::to_string(st.buffers.size()) +
-                                " buffers, this optimizer keeps " + std::to_string(mine.size()));
-  for (std::size_t i = 0; i < mine.size(); ++i) {
-    const auto& [name, buf] = st.buffers[i];
-    if (name != mine[i].first)
-      throw std::invalid_argument("optimizer state buffer " + std::to_string(i) + " is '" + name + "', expected '" +
-                                  mine[i].first + "'");
-    if (buf.size() != st.size)
-      throw std::invalid_argument("optimizer state buffer '" + name + "' has " + std::to_string(buf.size()) +
-                                  " values, expected " + std::to_string(st.size));
-  }
-  for (std::size_t i = 0; i < mine.size(); ++i) *mine[i].second = st.buffers[i].second;
-  m_t = st.steps;
-  m_size = st.size;
+  if (steps == 0) return;
+  bind(n);
+  allocate(n);
+  m_t = steps;
 }
 
 namespace {
@@ -95,9 +69,15 @@ void Sgd<S>::reset() {
 }
 
 template <class S>
-std::vector<std::pair<const char*, Vector<S>*>> Sgd<S>::buffers() {
-  if (m_cfg.momentum == 0) return {};
-  return {{"momentum_buffer", &m_buf}};
+void Sgd<S>::allocate(Index n) {
+  if (m_cfg.momentum != 0) m_buf = Vector<S>::Zero(n);
+}
+
+template <class S>
+std::vector<std::pair<const char*, VectorMap<S>>> Sgd<S>::state() {
+  std::vector<std::pair<const char*, VectorMap<S>>> out;
+  if (this->m_t > 0 && m_buf.size() > 0) out.emplace_back("momentum_buffer", VectorMap<S>(m_buf.data(), m_buf.size()));
+  return out;
 }
 
 template <class S>
@@ -145,13 +125,6 @@ void Adam<S>::reset() {
   m_m.resize(0);
   m_v.resize(0);
   m_vmax.resize(0);
-}
-
-template <class S>
-std::vector<std::pair<const char*, Vector<S>*>> Adam<S>::buffers() {
-  std::vector<std::pair<const char*, Vector<S>*>> out{{"exp_avg", &m_m}, {"exp_avg_sq", &m_v}};
-  if (m_cfg.amsgrad) out.emplace_back("max_exp_avg_sq", &m_vmax);
-  return out;
 }
 
 namespace {
@@ -206,13 +179,26 @@ void adam_update(S* __restrict P, const S* __restrict G, S* __restrict M, S* __r
 }  // namespace
 
 template <class S>
+void Adam<S>::allocate(Index n) {
+  m_m = Vector<S>::Zero(n);
+  m_v = Vector<S>::Zero(n);
+  m_vmax = m_cfg.amsgrad ? Vector<S>::Zero(n) : Vector<S>();
+}
+
+template <class S>
+std::vector<std::pair<const char*, VectorMap<S>>> Adam<S>::state() {
+  std::vector<std::pair<const char*, VectorMap<S>>> out;
+  if (this->m_t == 0) return out;
+  out.emplace_back("exp_avg", VectorMap<S>(m_m.data(), m_m.size()));
+  out.emplace_back("exp_avg_sq", VectorMap<S>(m_v.data(), m_v.size()));
+  if (m_cfg.amsgrad) out.emplace_back("max_exp_avg_sq", VectorMap<S>(m_vmax.data(), m_vmax.size()));
+  return out;
+}
+
+template <class S>
 void Adam<S>::step(VectorMap<S> p, VectorCMap<S> grad) {
   this->bind(p.size());
-  if (this->m_t == 0) {
-    m_m = Vector<S>::Zero(p.size());
-    m_v = Vector<S>::Zero(p.size());
-    if (m_cfg.amsgrad) m_vmax = Vector<S>::Zero(p.size());
-  }
+  if (this->m_t == 0) allocate(p.size());
   const std::int64_t t = ++this->m_t;
   const double bc1 = 1.0 - std::pow(m_cfg.beta1, double(t));
   const double bc2_sqrt = std::sqrt(1.0 - std::pow(m_cfg.beta2, double(t)));

@@ -112,30 +112,11 @@ void bind_one(py::module_& m, const char* name) {
                              const py::object& should_stop, bool check_finite) {
         const TargetView<S> t = target_view<S>(y);
         const S* wp = weight_ptr<S>(w, t.rows);
-        EpochOptions o;
-        o.batch_size = batch_size;
-        o.shuffle = shuffle;
-        o.seed = seed;
-        o.epoch = epoch;
-        o.check_finite = check_finite;
+        const EpochOptions o = epoch_options(batch_size, shuffle, seed, epoch, check_finite);
         std::vector<Index> order;
         std::unique_ptr<py::error_already_set> pending;  // created only with the GIL held
-        // Called between batches, every few ms, with the GIL released: take it briefly, let
-        // Python run signal handlers (Ctrl-C), then ask the optional callable.
-        auto stop = [&]() -> bool {
-          py::gil_scoped_acquire gil;
-          if (PyErr_CheckSignals() != 0) {
-            pending = std::make_unique<py::error_already_set>();
-            return true;
-          }
-          if (should_stop.is_none()) return false;
-          try {
-            return should_stop().cast<bool>();
-          } catch (py::error_already_set& e) {
-            pending = std::make_unique<py::error_already_set>(std::move(e));
-            return true;
-          }
-        };
+        // Called between batches, every few ms, with the GIL released.
+        const auto stop = python_should_stop(should_stop, pending);
         EpochResult r;
         {
           py::gil_scoped_release release;

@@ -12,19 +12,15 @@ void bind_one(py::module_& m, const char* base, const char* sgd, const char* ada
       .def_property_readonly("steps", &Optimizer<S>::steps)
       .def_property_readonly("state_size", &Optimizer<S>::state_size)
       .def("reset", &Optimizer<S>::reset)
-      .def("get_state",
-           [](const Optimizer<S>& o) {
-             const OptimizerState<S> st = o.state();
-             py::dict buffers;
-             for (const auto& [name, buf] : st.buffers) buffers[py::str(name)] = Vector<S>(buf);
-             return py::make_tuple(st.steps, st.size, buffers);
-           })
-      .def(
-          "set_state",
-          [](Optimizer<S>& o, std::int64_t steps, Index size, const std::vector<std::pair<std::string, Vector<S>>>& buffers) {
-            o.load_state(OptimizerState<S>{steps, size, buffers});
-          },
-          py::arg("steps"), py::arg("size"), py::arg("buffers"));
+      // Live views of the state vectors by name (empty before the first step); each keeps the
+      // optimizer alive. restore(steps, n) then filling them copies a state in.
+      .def("state", [](py::object self) {
+        py::dict out;
+        for (const auto& [name, v] : self.cast<Optimizer<S>&>().state())
+          out[py::str(name)] = py::array_t<S>({v.size()}, {sizeof(S)}, v.data(), self);
+        return out;
+      })
+      .def("restore", &Optimizer<S>::restore, py::arg("steps"), py::arg("n"));
   py::class_<Sgd<S>, Optimizer<S>>(m, sgd)
       .def(py::init([](double lr, double momentum, double dampening, double weight_decay, bool nesterov) {
              SgdConfig c{lr, momentum, dampening, weight_decay, nesterov};

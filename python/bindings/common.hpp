@@ -7,6 +7,8 @@
 #include <pybind11/stl.h>
 
 #include <mlpcore/mlpcore.hpp>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -54,11 +56,44 @@ const S* weight_ptr(const py::object& w, Index n) {
   return static_cast<const S*>(a.data());
 }
 
+/// The should_stop of a training loop running with the GIL released: takes the GIL briefly,
+/// lets Python run its signal handlers (Ctrl-C), then asks the optional callable. A Python
+/// error is kept in `pending` (created with the GIL held) and ends the loop.
+inline std::function<bool()> python_should_stop(const py::object& should_stop,
+                                                std::unique_ptr<py::error_already_set>& pending) {
+  return [&should_stop, &pending]() -> bool {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) {
+      pending = std::make_unique<py::error_already_set>();
+      return true;
+    }
+    if (should_stop.is_none()) return false;
+    try {
+      return should_stop().cast<bool>();
+    } catch (py::error_already_set& e) {
+      pending = std::make_unique<py::error_already_set>(std::move(e));
+      return true;
+    }
+  };
+}
+
+inline EpochOptions epoch_options(Index batch_size, bool shuffle, std::uint64_t seed, std::uint64_t epoch,
+                                  bool check_finite) {
+  EpochOptions o;
+  o.batch_size = batch_size;
+  o.shuffle = shuffle;
+  o.seed = seed;
+  o.epoch = epoch;
+  o.check_finite = check_finite;
+  return o;
+}
+
 template <class S>
 const char* dtype_name() { return sizeof(S) == 4 ? "float32" : "float64"; }
 
 void bind_mlp(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_io(py::module_& m);
+void bind_parallel(py::module_& m);
 
 }  // namespace mlpcore::py_bind

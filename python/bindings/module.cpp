@@ -20,5 +20,6 @@ PYBIND11_MODULE(MLPCORE_MODULE_NAME, m) {
   b::bind_mlp(m);
   b::bind_optim(m);
   b::bind_io(m);
+  b::bind_parallel(m);
   b::bind_perceptron(m);
 }

@@ -67,6 +67,10 @@ def build_info() -> dict:
 def set_num_threads(n: int) -> None:
     """Set the number of threads matrix products use (default: the available cores).
 
+    The OpenMP limit of the calling thread caps it at every call: ``OMP_NUM_THREADS`` and
+    ``threadpoolctl.threadpool_limits(n)`` (which sets that limit in the engine's libgomp) lower
+    the count used, so nested parallelism (joblib, Dask, MPI ranks) does not oversubscribe.
+
     Raises
     ------
     ValueError

@@ -67,8 +67,10 @@ class Optimizer32:
     @property
     def state_size(self) -> int: ...
     def reset(self) -> None: ...
-    def get_state(self) -> tuple[int, int, dict[str, np.ndarray]]: ...
-    def set_state(self, steps: int, size: int, buffers: list[tuple[str, np.ndarray]]) -> None: ...
+    def state(self) -> dict[str, _F32]:
+        """Live views of the state vectors by name (momentum_buffer; exp_avg, exp_avg_sq[, max_exp_avg_sq]); empty before a step."""
+    def restore(self, steps: SupportsInt, n: SupportsInt) -> None:
+        """Zeroed state of `steps` steps on n parameters, to be filled through state()."""
 
 class Sgd32(Optimizer32):
     def __init__(self, lr: SupportsFloat, momentum: SupportsFloat, dampening: SupportsFloat,
@@ -92,8 +94,10 @@ class Optimizer64:
     @property
     def state_size(self) -> int: ...
     def reset(self) -> None: ...
-    def get_state(self) -> tuple[int, int, dict[str, np.ndarray]]: ...
-    def set_state(self, steps: int, size: int, buffers: list[tuple[str, np.ndarray]]) -> None: ...
+    def state(self) -> dict[str, _F64]:
+        """Live views of the state vectors by name (momentum_buffer; exp_avg, exp_avg_sq[, max_exp_avg_sq]); empty before a step."""
+    def restore(self, steps: SupportsInt, n: SupportsInt) -> None:
+        """Zeroed state of `steps` steps on n parameters, to be filled through state()."""
 
 class Sgd64(Optimizer64):
     def __init__(self, lr: SupportsFloat, momentum: SupportsFloat, dampening: SupportsFloat,
@@ -152,6 +156,16 @@ class Mlp32:
                     optimizer: Optimizer32, batch_size: SupportsInt, shuffle: bool, seed: SupportsInt,
                     epoch: SupportsInt, should_stop: Callable[[], bool] | None = None,
                     check_finite: bool = True) -> EpochResult: ...
+    def validate_epoch(self, X: _F32, y: np.ndarray, sample_weight: _F32 | None, loss: Loss,
+                       batch_size: SupportsInt) -> None:
+        """train_epoch's checks of its inputs, without training (raises ValueError)."""
+    def train_epoch_sharded(self, X: _F32, y: np.ndarray, sample_weight: _F32 | None, loss: Loss,
+                            optimizer: Optimizer32, batch_size: SupportsInt, shuffle: bool, seed: SupportsInt,
+                            epoch: SupportsInt, rank: SupportsInt, parts: SupportsInt, reducer: object = None,
+                            should_stop: Callable[[], bool] | None = None,
+                            check_finite: bool = True) -> EpochResult:
+        """One epoch on part `rank` of `parts` of each global batch; `reducer` has reduce(totals)
+        and optionally layer_ready(layer, offset, size); None runs all parts here in order."""
     def set_input_scaling(self, arg0: Sequence[SupportsFloat], arg1: Sequence[SupportsFloat]) -> None: ...
     @property
     def input_mean(self) -> list[float]: ...
@@ -215,6 +229,16 @@ class Mlp64:
                     optimizer: Optimizer64, batch_size: SupportsInt, shuffle: bool, seed: SupportsInt,
                     epoch: SupportsInt, should_stop: Callable[[], bool] | None = None,
                     check_finite: bool = True) -> EpochResult: ...
+    def validate_epoch(self, X: _F64, y: np.ndarray, sample_weight: _F64 | None, loss: Loss,
+                       batch_size: SupportsInt) -> None:
+        """train_epoch's checks of its inputs, without training (raises ValueError)."""
+    def train_epoch_sharded(self, X: _F64, y: np.ndarray, sample_weight: _F64 | None, loss: Loss,
+                            optimizer: Optimizer64, batch_size: SupportsInt, shuffle: bool, seed: SupportsInt,
+                            epoch: SupportsInt, rank: SupportsInt, parts: SupportsInt, reducer: object = None,
+                            should_stop: Callable[[], bool] | None = None,
+                            check_finite: bool = True) -> EpochResult:
+        """One epoch on part `rank` of `parts` of each global batch; `reducer` has reduce(totals)
+        and optionally layer_ready(layer, offset, size); None runs all parts here in order."""
     def set_input_scaling(self, arg0: Sequence[SupportsFloat], arg1: Sequence[SupportsFloat]) -> None: ...
     @property
     def input_mean(self) -> list[float]: ...

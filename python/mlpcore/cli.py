@@ -138,12 +138,22 @@ def cmd_train(args) -> int:
     from . import datasets
     from .config import build_model, build_optimizer, build_trainer
 
+    comm = rank = None
+    if args.distributed:  # every rank runs this command; rank 0 prints and writes
+        from .distributed import DistributedTrainer, on_rank0, threads_per_rank, world
+
+        comm = world()
+        rank = comm.Get_rank()
+        if rank != 0:
+            rep.quiet, rep.as_json = True, False
     t_cfg, m_cfg = cfg.training, cfg.model
     out_dir = cfg.output.dir
     run_dir = RunDir(out_dir, overwrite=args.overwrite)
     run_dir.check(RUN_FILES)  # before reading data: a refused folder costs nothing
     if t_cfg.threads:
         mlpcore.set_num_threads(t_cfg.threads)
+    elif comm is not None:
+        mlpcore.set_num_threads(threads_per_rank(comm))
 
     X, y, info = load_data(cfg.data)
     regression = _is_regression(y)
@@ -161,8 +171,9 @@ def cmd_train(args) -> int:
     if cfg.data.standardize:
         datasets.Standardizer().fit(X_tr).apply_to(net)
     opt = build_optimizer(cfg.optimizer)
+    extra = {} if comm is None else {"cls": DistributedTrainer, "comm": comm}
     trainer = build_trainer(cfg, net, opt, validation_data=(X_te, y_te), regression=regression,
-                            progress=not (rep.quiet or args.no_progress))
+                            progress=not (rep.quiet or args.no_progress), **extra)
     act = m_cfg.activation
     rep.say(f"data:      {info['name']}: {X.shape[0]} samples, {X.shape[1]} features, "
             f"{'regression' if regression else f'{n_out} classes'}; train {len(X_tr)} / test {len(X_te)}"
@@ -187,14 +198,17 @@ def cmd_train(args) -> int:
         confusion, labels = confusion_counts(y_te, net.predict(X_te), labels=net.classes)
         metrics["confusion_matrix"] = {"labels": labels.tolist(), "matrix": confusion.tolist()}
 
-    # Everything is written into a staging folder, then moved into place file by file.
-    staging = run_dir.stage()
-    try:
-        _write_outputs(staging, cfg, net, history, metrics, X_te, y_te, confusion, labels, info, regression)
-        files = run_dir.publish({"interrupted": history.interrupted, "signal": history.signal})
-    except BaseException:
-        run_dir.discard()
-        raise
+    def write():
+        # Everything is written into a staging folder, then moved into place file by file.
+        staging = run_dir.stage()
+        try:
+            _write_outputs(staging, cfg, net, history, metrics, X_te, y_te, confusion, labels, info, regression)
+            return run_dir.publish({"interrupted": history.interrupted, "signal": history.signal})
+        except BaseException:
+            run_dir.discard()
+            raise
+
+    files = write() if comm is None else on_rank0(comm, write)
 
     if rep.as_json:
         print(json.dumps({**metrics, "output_dir": out_dir, "files": files}, default=_json_default))
@@ -401,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--overwrite", action="store_true",
                    help="replace files in the output folder that mlpcore did not write (only the names a run "
                         "writes; other files are always kept)")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel training on MPI ranks, launched as `mpiexec -n N mlpcore train ...` "
+                        "(extra `mpi`); training.batch_size is the global batch; rank 0 prints and writes")
     _add_config_flags(t, ("data", "model", "optimizer", "training", "output"))
     t.set_defaults(func=cmd_train)
 

@@ -234,14 +234,15 @@ def build_early_stopping(t: TrainingConfig, regression: bool = False):
 
 
 def build_trainer(cfg: RunConfig, net: MLP, optimizer, *, validation_data=None, regression=False,
-                  progress=True) -> Trainer:
+                  progress=True, cls=Trainer, **extra) -> Trainer:
     """The Trainer of [training] for ``net``; ``validation_data`` (the test split) is used for
-    monitoring only when training.validation_split is 0."""
+    monitoring only when training.validation_split is 0. ``cls`` and ``extra`` choose another
+    trainer class and its own arguments (the CLI's DistributedTrainer and its communicator)."""
     t = cfg.training
-    return Trainer(net, optimizer, batch_size=t.batch_size, epochs=t.epochs, shuffle=t.shuffle, seed=t.seed,
-                   validation_data=None if t.validation_split else validation_data,
-                   validation_split=t.validation_split, early_stopping=build_early_stopping(t, regression),
-                   lr_schedule=build_schedule(t), progress=progress)
+    return cls(net, optimizer, batch_size=t.batch_size, epochs=t.epochs, shuffle=t.shuffle, seed=t.seed,
+               validation_data=None if t.validation_split else validation_data,
+               validation_split=t.validation_split, early_stopping=build_early_stopping(t, regression),
+               lr_schedule=build_schedule(t), progress=progress, **extra)
 
 
 def _check_by_building(cfg: RunConfig) -> None:

@@ -513,6 +513,18 @@ class MLP:
         return self._net.train_epoch(X, t, w, LOSSES[loss], optimizer._engine(self._dtype.name), batch_size,
                                      shuffle, seed, epoch, should_stop or _never, check_finite=check_finite)
 
+    # -- data-parallel training (mlpcore.distributed) ----------------------------------------------
+    def _validate_epoch(self, X, t, w, loss, batch_size) -> None:
+        """The engine's checks of an epoch's inputs (raises ValueError), without training."""
+        self._net.validate_epoch(X, t, w, LOSSES[loss], batch_size)
+
+    def _train_epoch_sharded(self, X, t, w, loss, optimizer, batch_size, shuffle, seed, epoch, rank,
+                             parts, reducer, should_stop, check_finite):
+        """One epoch on part ``rank`` of ``parts`` of each global batch; see
+        ``train_epoch_sharded`` in cpp/include/mlpcore/trainer.hpp."""
+        return self._net.train_epoch_sharded(X, t, w, LOSSES[loss], optimizer._engine(self._dtype.name), batch_size,
+                                             shuffle, seed, epoch, rank, parts, reducer, should_stop, check_finite)
+
     # -- persistence -------------------------------------------------------------------------------
     def save(self, path) -> None:
         """Write the model file (safetensors-compatible) atomically: the previous file at ``path``

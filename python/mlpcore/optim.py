@@ -6,6 +6,8 @@ AdamConfig in cpp/src/spec.cpp), so its messages are the ones users see. The def
 signatures below are the engine's (tests/test_architecture.py checks they agree)."""
 from __future__ import annotations
 
+import numpy as np
+
 from . import _core
 from ._checks import check_number
 
@@ -55,6 +57,15 @@ class _Optimizer:
         """Updates applied so far."""
         return 0 if self._state is None else self._state.steps
 
+    def _state_arrays(self, dtype: str) -> list:
+        """Live views of the engine's state vectors (empty before the first step)."""
+        return list(self._engine(dtype).state().values())
+
+    def _restore(self, dtype: str, steps: int, n_params: int) -> None:
+        """Zeroed state of ``steps`` steps on ``n_params`` parameters, to be filled through
+        :meth:`_state_arrays`; ``steps == 0`` forgets the state."""
+        self._engine(dtype).restore(steps, n_params)
+
     def reset(self) -> None:
         """Forget the state (moments, step count); the next step may use another network."""
         self._state = None
@@ -67,10 +78,10 @@ class _Optimizer:
         ``momentum_buffer``; Adam: ``exp_avg``, ``exp_avg_sq`` and with amsgrad
         ``max_exp_avg_sq``), each of shape (size,); ``dtype`` is None before the first step.
         """
-        if self._state is None:
+        if self._state is None or self._state.steps == 0:
             return {"dtype": None, "steps": 0, "size": 0, "buffers": {}}
-        steps, size, buffers = self._state.get_state()
-        return {"dtype": self._dtype, "steps": steps, "size": size, "buffers": buffers}
+        buffers = {name: view.copy() for name, view in self._state.state().items()}
+        return {"dtype": self._dtype, "steps": self._state.steps, "size": self._state.state_size, "buffers": buffers}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a :meth:`state_dict` of an optimizer of the same kind and configuration, so
@@ -91,8 +102,15 @@ class _Optimizer:
         if dtype not in self._kinds:
             raise ValueError(f"optimizer state dtype must be one of {sorted(self._kinds)}, got {dtype!r}")
         engine = self._make(dtype)
-        engine.set_state(int(steps), int(size), list(dict(buffers).items()))
-        engine.lr = self._lr
+        engine.restore(int(steps), int(size))
+        views, given = engine.state(), dict(buffers)
+        if list(views) != list(given):
+            raise ValueError(f"optimizer state buffers are {list(given)}, this optimizer keeps {list(views)}")
+        for name, view in views.items():
+            values = np.asarray(given[name])
+            if values.shape != view.shape:
+                raise ValueError(f"optimizer state buffer '{name}' has shape {values.shape}, expected {view.shape}")
+            view[...] = values
         self._state, self._dtype = engine, dtype
 
     def __getstate__(self):

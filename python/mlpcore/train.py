@@ -429,9 +429,7 @@ class Trainer:
                 t0 = time.perf_counter()
                 # The engine scans X for NaN/inf in the first epoch of this call; later epochs
                 # reuse the same array and skip the scan.
-                res = self.net.train_epoch(X, t, w, self.optimizer, loss=self.loss, batch_size=self.batch_size,
-                                           shuffle=self.shuffle, seed=self.seed, epoch=self.epoch,
-                                           should_stop=self._should_stop, check_finite=fit_epoch == 0)
+                res = self._run_epoch(X, t, w, check_finite=fit_epoch == 0)
                 if res.non_finite:
                     self.net.parameters[...] = snapshot
                     raise NonFiniteLossError(
@@ -467,7 +465,7 @@ class Trainer:
                         if wait >= es.patience:
                             history.stopped_early = True
                             stop = True
-                if stop or self._stop_requested:
+                if self._agree_stop(stop or self._stop_requested):
                     if self._stop_requested:
                         history.interrupted, history.signal = True, self._stop_signal
                     break
@@ -482,6 +480,16 @@ class Trainer:
 
     def _should_stop(self) -> bool:
         return self._stop_requested
+
+    # Seams for mlpcore.distributed.DistributedTrainer, which runs its part of each global batch
+    # and makes the stop decision with the other processes.
+    def _run_epoch(self, X, t, w, check_finite):
+        return self.net.train_epoch(X, t, w, self.optimizer, loss=self.loss, batch_size=self.batch_size,
+                                    shuffle=self.shuffle, seed=self.seed, epoch=self.epoch,
+                                    should_stop=self._should_stop, check_finite=check_finite)
+
+    def _agree_stop(self, stop: bool) -> bool:
+        return stop
 
     def _progress_bar(self):
         if not self.progress or self.epochs == 0:

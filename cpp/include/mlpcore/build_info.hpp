@@ -18,6 +18,9 @@ struct BuildInfo {
 BuildInfo build_info();
 /// Threads used by matrix products (OpenMP). n ≥ 1; throws std::invalid_argument otherwise.
 void set_num_threads(int n);
+/// The count in use on the calling thread: set_num_threads' value (default: OpenMP's at load),
+/// capped by the thread's OpenMP limit omp_get_max_threads() (OMP_NUM_THREADS,
+/// omp_set_num_threads, threadpoolctl), read at each call.
 int get_num_threads();
 
 }  // namespace mlpcore

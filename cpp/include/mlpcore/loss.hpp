@@ -32,6 +32,14 @@ template <class S>
 double loss_and_grad(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, const S* weights,
                      S* dL_dZ);
 
+/// loss_and_grad with the reduction's divisor given instead of the batch's Σw: returns
+/// Σ_i w_i ℓ_i / divisor and scales row i's gradient by w_i / divisor. With divisor = 1 these are
+/// the sums that data-parallel training adds up across processes before dividing once by the
+/// global Σw. divisor > 0.
+template <class S>
+double loss_and_grad_scaled(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, const S* weights,
+                            double divisor, S* dL_dZ);
+
 /// Checks targets against the logits width and the loss: label range, dense shape, finiteness,
 /// and weights (finite, ≥ 0, positive sum). Throws std::invalid_argument naming the problem.
 template <class S>

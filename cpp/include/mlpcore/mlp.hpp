@@ -2,6 +2,7 @@
 /// The multi-layer perceptron: flat parameters, forward, backward, one training step.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -140,13 +141,30 @@ class BasicMlp {
   double step_unchecked(const S* X, Index n, const TargetView<S>& t, const S* weights, Loss loss,
                         Optimizer<S>& opt, Workspace<S>& ws, bool update);
 
+  /// Data-parallel pieces of a step (see train_epoch_sharded; inputs already validated).
+  /// grad_sums: forward and backward on n ≥ 1 rows, leaving in grads() the gradient of the
+  /// *summed* loss Σ_i w_i ℓ_i (no division, no weight penalty) and returning that sum.
+  /// layer_ready(l) is called as soon as layer l's slice of grads() is final, last layer first.
+  /// The backward pass runs even when the sum is not finite, so every process makes the same
+  /// calls.
+  double grad_sums(const S* X, Index n, const TargetView<S>& t, const S* weights, Loss loss,
+                   Workspace<S>& ws, const std::function<void(Index)>& layer_ready);
+  /// apply_sums: given in grads() the gradient sums over a whole batch whose sample weights sum
+  /// to weight_sum > 0, adds the weight penalty's gradient once, divides by weight_sum and takes
+  /// the optimizer step. Returns the penalty's value (before the update).
+  double apply_sums(double weight_sum, Optimizer<S>& opt);
+
  private:
   void forward_rows(const S* X, Index n, Workspace<S>& ws) const;
-  void backward_rows(const S* X, Index n, Workspace<S>& ws);
+  void backward_rows(const S* X, Index n, Workspace<S>& ws,
+                     const std::function<void(Index)>& layer_ready = {});
   const S* scaled_input(const S* X, Index n, Workspace<S>& ws) const;
   void check_input(const MatrixCRef<S>& X, const char* what) const;
   /// The weight penalty's value for a batch of n rows (weights may be null); 0 when it is off.
   double penalty_value(Index n, const S* weights) const;
+  /// Its value for a batch whose sample weights sum to weight_sum, and grads() += c·W.
+  double penalty_for(double weight_sum) const;
+  void add_penalty_grad(S c);
   /// The same value, also adding the penalty's gradient to grads().
   double penalty_with_grad(Index n, const S* weights);
 

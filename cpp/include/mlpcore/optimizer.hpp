@@ -4,7 +4,6 @@
 #pragma once
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <utility>
 #include <vector>
 
@@ -12,16 +11,6 @@
 #include "types.hpp"
 
 namespace mlpcore {
-
-/// An optimizer's whole state, enough to continue bit-identically: the step count, the
-/// parameter count it is bound to, and its buffers by name, each `size` long (none before the
-/// first step, or when the configuration keeps none, e.g. SGD without momentum).
-template <class S>
-struct OptimizerState {
-  std::int64_t steps = 0;
-  Index size = 0;
-  std::vector<std::pair<std::string, Vector<S>>> buffers;
-};
 
 /// Common interface. State is allocated on the first step and bound to that parameter count;
 /// a later step with another count throws std::invalid_argument.
@@ -36,20 +25,23 @@ class Optimizer {
   virtual void set_lr(double lr) = 0;
   /// Forgets all state (step count, moments).
   virtual void reset() = 0;
+  /// The state vectors by name, in a fixed order: SGD's "momentum_buffer" (with momentum); Adam's
+  /// "exp_avg", "exp_avg_sq" and, with amsgrad, "max_exp_avg_sq"; each state_size() values in the
+  /// parameters' layout. Live views, valid until the next step, reset() or restore(); used to
+  /// copy the state between processes and into pickles. Empty before the first step.
+  virtual std::vector<std::pair<const char*, VectorMap<S>>> state() = 0;
+  /// Makes the state that of `steps` steps on n parameters, zero-filled (fill it through
+  /// state()); steps = 0 is reset(). Throws std::invalid_argument for steps < 0 or n < 1.
+  void restore(std::int64_t steps, Index n);
   /// Number of steps taken since construction or reset().
   std::int64_t steps() const { return m_t; }
   /// Parameter count the state is bound to (0 before the first step).
   Index state_size() const { return m_size; }
-  /// A copy of the state (see OptimizerState).
-  OptimizerState<S> state() const;
-  /// Restores a state taken with state() from an optimizer of the same kind and configuration.
-  /// Throws std::invalid_argument naming the buffer when a name, the count or a size differs.
-  void load_state(const OptimizerState<S>& state);
 
  protected:
   void bind(Index n);
-  /// The buffers this configuration keeps once stepping, in a fixed order, by name.
-  virtual std::vector<std::pair<const char*, Vector<S>*>> buffers() = 0;
+  /// Allocates zeroed state vectors for n parameters (restore()).
+  virtual void allocate(Index n) = 0;
   std::int64_t m_t = 0;
   Index m_size = 0;
 };
@@ -63,14 +55,13 @@ class Sgd final : public Optimizer<S> {
   double lr() const override { return m_cfg.lr; }
   void set_lr(double lr) override;
   void reset() override;
+  std::vector<std::pair<const char*, VectorMap<S>>> state() override;
   const SgdConfig& config() const { return m_cfg; }
   /// Momentum buffer (empty until the first step with momentum).
   const Vector<S>& momentum_buffer() const { return m_buf; }
 
- protected:
-  std::vector<std::pair<const char*, Vector<S>*>> buffers() override;
-
  private:
+  void allocate(Index n) override;
   SgdConfig m_cfg;
   Vector<S> m_buf;
 };
@@ -84,14 +75,13 @@ class Adam final : public Optimizer<S> {
   double lr() const override { return m_cfg.lr; }
   void set_lr(double lr) override;
   void reset() override;
+  std::vector<std::pair<const char*, VectorMap<S>>> state() override;
   const AdamConfig& config() const { return m_cfg; }
   const Vector<S>& m() const { return m_m; }
   const Vector<S>& v() const { return m_v; }
 
- protected:
-  std::vector<std::pair<const char*, Vector<S>*>> buffers() override;
-
  private:
+  void allocate(Index n) override;
   AdamConfig m_cfg;
   Vector<S> m_m, m_v, m_vmax;
 };

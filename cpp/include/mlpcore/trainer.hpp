@@ -46,4 +46,59 @@ EpochResult train_epoch(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<S>
                         std::vector<Index>& order,
                         const std::function<bool()>& should_stop = {});
 
+/// Checks an epoch's inputs as train_epoch does before its first batch (columns, batch size,
+/// NaN/inf in X when options.check_finite, targets and weights); throws std::invalid_argument.
+/// Data-parallel callers run it first and agree on the outcome, so no process leaves a
+/// collective call that the others enter.
+template <class S>
+void validate_epoch(const BasicMlp<S>& net, const MatrixCRef<S>& X, const TargetView<S>& targets,
+                    const S* weights, Loss loss, const EpochOptions& options);
+
+/// Sums a data-parallel step adds up across processes, as doubles in one small array.
+enum StepTotal : Index {
+  kLossSum = 0,    ///< Σ_i w_i ℓ_i over the part (NaN/inf if the part's loss is not finite)
+  kWeightSum,      ///< Σ_i w_i (the row count without sample weights)
+  kCorrect,        ///< correct predictions before the update (see count_correct)
+  kCounted,        ///< their denominator
+  kStopVotes,      ///< parts whose should_stop has returned true so far in the epoch
+  kStepTotals      ///< the array's length
+};
+
+/// The reduction of a data-parallel step, supplied by the caller (the Python layer implements
+/// it with MPI; the core knows no communication library). Every process calls the same methods
+/// in the same order with the same sizes, whatever its data, so collective operations match.
+template <class S>
+class StepReducer {
+ public:
+  virtual ~StepReducer() = default;
+  /// Layer `layer`'s gradient sums, grads()[offset, offset + size), are final for this step:
+  /// called during backward, last layer first, so a reducer may start sending them while the
+  /// earlier layers are still being computed. The slice must not be written until reduce().
+  virtual void layer_ready(Index layer, Index offset, Index size) {
+    (void)layer, (void)offset, (void)size;
+  }
+  /// Replaces the local sums by the sums over all processes, in place: grads (n values, the
+  /// whole flat gradient) and totals (kStepTotals values, see StepTotal). Every process must
+  /// receive the same result.
+  virtual void reduce(S* grads, Index n, double* totals) = 0;
+};
+
+/// One epoch of data-parallel training. batch_size is the *global* batch: every process draws
+/// the same (seed, epoch) order and takes part `rank` of `parts` of each global batch of `rows`
+/// rows, rows [rows·rank/parts, rows·(rank+1)/parts) (possibly none). Each step computes the
+/// part's gradient and loss sums (BasicMlp::grad_sums), has `reducer` add them up over all
+/// parts, then every process takes the same decisions from the same totals: stop with
+/// non_finite if the summed loss is not finite (no update), skip the update if the global Σw is
+/// 0, else BasicMlp::apply_sums; and end the epoch after the step if any part voted to stop
+/// (`should_stop`, polled every check_interval seconds). With reducer == nullptr all `parts`
+/// parts run here, one after the other, and are added in part order, elementwise: the
+/// single-process reference that a reducer adding parts in rank order reproduces bit for bit
+/// (same dtype, engine and thread count). Inputs are validated as by validate_epoch.
+template <class S>
+EpochResult train_epoch_sharded(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<S>& X,
+                                const TargetView<S>& targets, const S* weights, Loss loss,
+                                const EpochOptions& options, Index rank, Index parts,
+                                StepReducer<S>* reducer, Workspace<S>& ws, std::vector<Index>& order,
+                                const std::function<bool()>& should_stop = {});
+
 }  // namespace mlpcore
