@@ -29,6 +29,7 @@ class FlushSubnormals {
     _mm_setcsr(m_saved | kBits);
 #ifdef _OPENMP
     if (m_all && engine_threads() > 1 && !omp_in_parallel()) {
+      note_parallel_region();
 #pragma omp parallel num_threads(engine_threads())
       {
         if (omp_get_thread_num() != 0) {
@@ -44,6 +45,7 @@ class FlushSubnormals {
 #ifdef MLPCORE_HAS_MXCSR
 #ifdef _OPENMP
     if (m_all && engine_threads() > 1 && !omp_in_parallel()) {
+      note_parallel_region();
 #pragma omp parallel num_threads(engine_threads())
       {
         if (omp_get_thread_num() != 0 && worker_saved() != kUnset) {

@@ -112,6 +112,7 @@ void for_chunks(Index n, const Body& body) {
 #ifdef _OPENMP
   const int threads = detail::engine_threads();
   if (threads > 1 && n >= kParallelElements && !omp_in_parallel()) {
+    detail::note_parallel_region();
 #pragma omp parallel num_threads(threads)
     {
       const Index parts = omp_get_num_threads(), part = omp_get_thread_num();

@@ -28,6 +28,9 @@ constexpr double kParallelWork = double(1 << 21);
 /// number of cores) before any call.
 int engine_threads();
 
+/// Counts one parallel region for parallel_regions(); called by the code that opens it.
+void note_parallel_region();
+
 /// For its lifetime, lets the calling thread's matrix products use engine_threads() threads if
 /// `work` (multiply-adds) reaches kParallelWork, else one; restores the caller's setting.
 class ProductThreads {
@@ -36,6 +39,7 @@ class ProductThreads {
 #ifdef _OPENMP
     m_saved = omp_get_max_threads();
     const int want = work >= kParallelWork ? engine_threads() : 1;
+    if (want > 1) note_parallel_region();  // Eigen may now split the product among threads
     if (want != m_saved) omp_set_num_threads(want);
 #else
     (void)work;

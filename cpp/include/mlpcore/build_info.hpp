@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /// How this copy of the core was built and the thread setting it runs with.
 #pragma once
+#include <cstdint>
 #include <string>
 
 namespace mlpcore {
@@ -19,5 +20,8 @@ BuildInfo build_info();
 /// Threads used by matrix products (OpenMP). n ≥ 1; throws std::invalid_argument otherwise.
 void set_num_threads(int n);
 int get_num_threads();
+/// OpenMP parallel regions the engine has entered in this process so far (a diagnostic for tests
+/// and benchmarks: a small network should never enter one). Thread-safe; never reset.
+std::uint64_t parallel_regions();
 
 }  // namespace mlpcore
