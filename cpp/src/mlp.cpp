@@ -380,8 +380,7 @@ double BasicMlp<S>::train_step(const MatrixCRef<S>& X, const TargetView<S>& t, c
     MatrixMap<S>(ws.batch_x.data(), n, X.cols()) = X;
     data = ws.batch_x.data();
   }
-  // Worker threads only matter when the products are large enough to be split among them.
-  const detail::FlushSubnormals flush(n_params() >= 65536);
+  const detail::FlushSubnormals flush;
   const double value = step_unchecked(data, n, t, weights, loss, opt, ws, true);
   if (!std::isfinite(value))
     throw std::domain_error("the loss is not finite (" + std::to_string(value) +

@@ -70,7 +70,7 @@ EpochResult train_epoch(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<S>
       std::swap(order[static_cast<std::size_t>(i)], order[rng.below(static_cast<std::uint64_t>(i + 1))]);
   }
 
-  const detail::FlushSubnormals flush(true);
+  const detail::FlushSubnormals flush;
   using clock = std::chrono::steady_clock;
   auto last_check = clock::now();
   EpochResult result;

@@ -12,12 +12,14 @@ struct BuildInfo {
   std::string compiler;       ///< e.g. "GCC 12.2.0"
   std::string isa;            ///< instruction sets Eigen vectorises with, e.g. "AVX512 FMA AVX2"
   bool native = false;        ///< built with the host's instruction set (-march=native)
-  bool openmp = false;        ///< Eigen products may use OpenMP threads
+  bool openmp = false;        ///< large products may use OpenMP threads
   int max_threads = 1;        ///< threads matrix products use now
 };
 
 BuildInfo build_info();
-/// Threads used by matrix products (OpenMP). n ≥ 1; throws std::invalid_argument otherwise.
+/// Threads used by large matrix products and optimizer steps (OpenMP). Products under about two
+/// million multiply-adds always run on the calling thread, so small networks never start threads.
+/// n ≥ 1; throws std::invalid_argument otherwise.
 void set_num_threads(int n);
 int get_num_threads();
 /// OpenMP parallel regions the engine has entered in this process so far (a diagnostic for tests
