@@ -13,21 +13,13 @@
 #include <vector>
 
 #include "check.hpp"
+#include "make_spec.hpp"
 #include "mlpcore/mlpcore.hpp"
 
 using namespace mlpcore;
 namespace fs = std::filesystem;
 
 namespace {
-
-MlpSpec make_spec(std::vector<Index> sizes, std::vector<Activation> acts, Output output) {
-  MlpSpec spec;
-  spec.sizes = std::move(sizes);
-  spec.activations = std::move(acts);
-  spec.output = output;
-  spec.validate();
-  return spec;
-}
 
 template <class S>
 RowMatrix<S> random_matrix(Rng& rng, Index rows, Index cols, double scale = 1.0) {

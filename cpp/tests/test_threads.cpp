@@ -10,6 +10,7 @@
 #endif
 
 #include "check.hpp"
+#include "make_spec.hpp"
 #include "mlpcore/mlpcore.hpp"
 
 using namespace mlpcore;
@@ -22,15 +23,6 @@ struct Threads {
   explicit Threads(int n) { set_num_threads(n); }
   ~Threads() { set_num_threads(saved); }
 };
-
-MlpSpec make_spec(std::vector<Index> sizes, std::vector<Activation> acts, Output output) {
-  MlpSpec spec;
-  spec.sizes = std::move(sizes);
-  spec.activations = std::move(acts);
-  spec.output = output;
-  spec.validate();
-  return spec;
-}
 
 }  // namespace
 
