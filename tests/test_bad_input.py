@@ -140,6 +140,38 @@ def test_value_overflowing_float32_is_refused():
         net.forward(X)
 
 
+# -- finite X that overflows inside the network --------------------------------------------------
+OVERFLOW = "the inputs overflowed the network; scale them \\(e.g. standardize each feature"
+
+
+@pytest.mark.parametrize("dtype,big", [("float32", 1e38), ("float32", 3e38), ("float64", 1e308)])
+def test_inputs_overflowing_the_network_raise_instead_of_nan(dtype, big):
+    # The reliability issue's case: the course's 2-128-4 ReLU net, a finite input near the dtype's
+    # limit. predict_proba returned NaN and predict an arbitrary class; now every call refuses.
+    net = mlpcore.MLP([2, 128, 4], "relu", seed=0, dtype=dtype)
+    X = np.array([[0.1, 0.2], [big, big], [0.3, -0.1]], dtype=dtype)
+    for call in (net.forward, net.predict, net.predict_proba):
+        with pytest.raises(ValueError, match=r"NaN or infinite for row 1 \(1 of 3 rows\): " + OVERFLOW):
+            call(X)
+    # The rows that fit still predict, and their probabilities are finite.
+    assert np.isfinite(net.predict_proba(X[[0, 2]])).all()
+
+
+def test_overflow_message_names_the_first_rows_and_counts_them():
+    net = mlpcore.MLP([2, 128, 4], "relu", seed=0)
+    X = np.full((2000, 2), 0.5, np.float32)
+    bad = [3, 700, 1100, 1999]  # over the engine's 1024-row chunks
+    X[bad] = 1e38
+    with pytest.raises(ValueError, match=r"for rows 3, 700, 1100 and 1 more \(4 of 2000 rows\): " + OVERFLOW):
+        net.predict(X)
+
+
+def test_float64_model_takes_what_overflows_float32():
+    net = mlpcore.MLP([2, 128, 4], "relu", seed=0, dtype="float64")
+    X = np.array([[1e38, 1e38], [3e38, -3e38]])
+    assert np.isfinite(net.predict_proba(X)).all() and np.isfinite(net.forward(X)).all()
+
+
 @pytest.mark.parametrize("value", [np.nan, np.inf])
 def test_non_finite_targets_refused(value):
     X, _ = batch(5)

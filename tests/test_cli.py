@@ -125,6 +125,20 @@ def test_predict_writes_labels_and_probabilities(tmp_path):
     assert [int(row.split(",")[0]) for row in lines[1:]] == net.predict(X).tolist()
 
 
+def test_predict_refuses_inputs_that_overflow_the_network(tmp_path):
+    # A finite 1e38 overflows the float32 net: no "3,nan,nan,..." line and exit code 0, but one
+    # line on stderr naming the row, exit code 1, nothing on stdout.
+    mlpcore.MLP([2, 128, 4], "relu", seed=0).save(tmp_path / "m.safetensors")
+    (tmp_path / "pts.csv").write_text("x0,x1\n0.1,0.2\n1e38,1e38\n-0.3,0.4\n")
+    out = run("predict", "m.safetensors", "pts.csv", cwd=tmp_path)
+    assert out.returncode == 1, out.stdout
+    assert out.stdout == ""
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("mlpcore: error: the network's outputs are NaN or infinite for row 1 (1 of 3 rows): "
+                               "the inputs overflowed the network; scale them"), lines[0]
+
+
 def test_info():
     out = run("info", "--json")
     assert out.returncode == 0

@@ -145,3 +145,23 @@ def test_unshuffled_epoch_equals_train_step_loop(threads, loss, weighted, scaled
     np.testing.assert_allclose(net.parameters, loop.parameters, rtol=1e-5, atol=1e-7)
     # the epoch's loss is the (weighted) mean of its batches' losses before their updates
     assert results[0][0] == pytest.approx(np.dot(losses, weights) / np.sum(weights), rel=1e-5)
+
+
+@pytest.mark.parametrize("output", ["softmax", "sigmoid"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_probabilities_are_bit_stable(output, dtype):
+    # 10 outputs: a float64 row is 80 bytes, so rows start at every alignment, and the output array
+    # of each call lands at another address. Vectorised exp computed some values of a row with SIMD
+    # code and others with scalar code, by address: float64 probabilities moved by 1-2 ulp from
+    # call to call. Now each probability depends on its row's logits alone.
+    net = mlpcore.MLP([10, 64, 10], "tanh", seed=3, dtype=dtype, output=output)
+    X = np.random.default_rng(4).normal(size=(1000, 10)).astype(dtype)
+    first = net.predict_proba(X)
+    for _ in range(100):
+        np.testing.assert_array_equal(bits(net.predict_proba(X)), bits(first))
+    # This net's layers compute each row on its own (10 inputs, 10 outputs: row-wise kernels), so its
+    # logits, and now its probabilities, are the same for a row alone and inside any batch. (Layers
+    # wider than 16 on both sides use Eigen's GEMM, whose sums for one row and for a batch differ.)
+    for i in range(0, 1000, 37):
+        np.testing.assert_array_equal(bits(net.predict_proba(X[i:i + 1])[0]), bits(first[i]))
+        np.testing.assert_array_equal(bits(net.predict_proba(X[i:i + 7])), bits(first[i:i + 7]))

@@ -50,6 +50,7 @@ const int g_default_threads = omp_get_max_threads();
 const int g_default_threads = 1;
 #endif
 std::atomic<int> g_threads{0};  // 0: not set
+std::atomic<std::uint64_t> g_regions{0};
 }  // namespace
 
 namespace detail {
@@ -66,6 +67,7 @@ int engine_threads() {
   return wanted;
 #endif
 }
+void note_parallel_region() { g_regions.fetch_add(1, std::memory_order_relaxed); }
 }  // namespace detail
 
 void set_num_threads(int n) {
@@ -77,5 +79,7 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() { return detail::engine_threads(); }
+
+std::uint64_t parallel_regions() { return g_regions.load(std::memory_order_relaxed); }
 
 }  // namespace mlpcore

@@ -19,6 +19,22 @@ constexpr Index kSmallDim = 16;
 /// Rows per block when the row-wise loops fuse the activation (a block stays in L1 cache).
 constexpr Index kFuseRows = 16;
 
+/// dst = lhs · rhs with Eigen's GEMM; dst must not overlap lhs or rhs. From kParallelWork
+/// multiply-adds on, split into one block of dst's rows (or columns, when it has more of them)
+/// per engine thread, each a GEMM of its own (threads.hpp); below that, on the calling thread.
+template <class Dst, class Lhs, class Rhs>
+void product(Dst dst, const Lhs& lhs, const Rhs& rhs) {
+  const bool by_rows = dst.rows() >= dst.cols();
+  const Index extent = by_rows ? dst.rows() : dst.cols();
+  const double work = double(dst.rows()) * double(dst.cols()) * double(lhs.cols());
+  for_parts(extent, product_parts(work, extent), [&](Index begin, Index end) {
+    if (by_rows)
+      dst.middleRows(begin, end - begin).noalias() = lhs.middleRows(begin, end - begin) * rhs;
+    else
+      dst.middleCols(begin, end - begin).noalias() = lhs * rhs.middleCols(begin, end - begin);
+  });
+}
+
 /// Z = f(A·Wᵀ + b).  A: n × in, W: out × in, b: out, Z: n × out.  Wt: scratch of in·out values.
 /// f is the activation `act` (not Maxout; pass Identity to get the pre-activation).
 template <class S>
@@ -51,8 +67,7 @@ void dense_forward(const S* __restrict A, Index n, Index in, const S* __restrict
   } else {
     MatrixCMap<S> a(A, n, in), w(W, out, in);
     MatrixMap<S> z(Z, n, out);
-    const ProductThreads threads(double(n) * double(in) * double(out));
-    z.noalias() = a * w.transpose();
+    product(z, a, w.transpose());
     z.rowwise() += Eigen::Map<const Eigen::Matrix<S, 1, Eigen::Dynamic>>(b, out);
     activation_forward<S>(act, ap, z);
   }
@@ -95,8 +110,7 @@ void dense_weight_grad(const S* __restrict dZ, Index n, Index out, const S* __re
   } else {
     MatrixCMap<S> dz(dZ, n, out), a(A, n, in);
     MatrixMap<S> dw(dW, out, in);
-    const ProductThreads threads(double(n) * double(in) * double(out));
-    dw.noalias() = dz.transpose() * a;
+    product(dw, dz.transpose(), a);
   }
 }
 
@@ -126,10 +140,7 @@ void dense_input_grad(const S* __restrict dZ, Index n, Index out, const S* __res
   } else {
     MatrixCMap<S> dz(dZ, n, out), w(W, out, in);
     MatrixMap<S> da(dA, n, in);
-    {
-      const ProductThreads threads(double(n) * double(in) * double(out));
-      da.noalias() = dz * w;
-    }
+    product(da, dz, w);
     activation_backward<S>(act, ap, MatrixCMap<S>(Y, n, in), da);
   }
 }

@@ -5,71 +5,60 @@
 // geometrically towards zero; an epoch can then run ten times slower. Treating subnormals as
 // zero (FTZ for results, DAZ for inputs) changes values below 1.2e-38 only, far under the
 // precision of anything training computes, as deep-learning frameworks commonly do.
+//
+// The mode is a per-thread register (MXCSR). Training sets it on the calling thread only; the
+// OpenMP workers of a large product adopt the caller's mode for the length of that product's
+// parallel region (threads.hpp), so no region is ever opened just to change a register.
 #pragma once
 
 #if defined(__SSE__) || defined(_M_X64)
 #include <xmmintrin.h>
 #define MLPCORE_HAS_MXCSR 1
 #endif
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-#include "threads.hpp"
 
 namespace mlpcore::detail {
 
-/// Sets FTZ and DAZ for its lifetime and restores the previous mode afterwards, on the calling
-/// thread, and with all_threads also on the OpenMP worker threads that run the matrix products.
-class FlushSubnormals {
+/// The calling thread's floating-point control word (rounding, FTZ/DAZ, exception masks), or 0
+/// where there is none to read.
+inline unsigned fp_mode() {
+#ifdef MLPCORE_HAS_MXCSR
+  return _mm_getcsr();
+#else
+  return 0;
+#endif
+}
+
+/// Sets the calling thread's floating-point control word to `mode` for its lifetime, then
+/// restores the previous one.
+class ScopedFpMode {
  public:
-  explicit FlushSubnormals(bool all_threads) : m_all(all_threads) {
+  explicit ScopedFpMode(unsigned mode) : m_saved(fp_mode()) {
 #ifdef MLPCORE_HAS_MXCSR
-    m_saved = _mm_getcsr();
-    _mm_setcsr(m_saved | kBits);
-#ifdef _OPENMP
-    if (m_all && engine_threads() > 1 && !omp_in_parallel()) {
-#pragma omp parallel num_threads(engine_threads())
-      {
-        if (omp_get_thread_num() != 0) {
-          worker_saved() = _mm_getcsr();
-          _mm_setcsr(worker_saved() | kBits);
-        }
-      }
-    }
-#endif
+    if (mode != m_saved) _mm_setcsr(mode);
+#else
+    (void)mode;
 #endif
   }
-  ~FlushSubnormals() {
+  ~ScopedFpMode() {
 #ifdef MLPCORE_HAS_MXCSR
-#ifdef _OPENMP
-    if (m_all && engine_threads() > 1 && !omp_in_parallel()) {
-#pragma omp parallel num_threads(engine_threads())
-      {
-        if (omp_get_thread_num() != 0 && worker_saved() != kUnset) {
-          _mm_setcsr(worker_saved());
-          worker_saved() = kUnset;
-        }
-      }
-    }
-#endif
-    _mm_setcsr(m_saved);
+    if (fp_mode() != m_saved) _mm_setcsr(m_saved);
 #endif
   }
-  FlushSubnormals(const FlushSubnormals&) = delete;
-  FlushSubnormals& operator=(const FlushSubnormals&) = delete;
+  ScopedFpMode(const ScopedFpMode&) = delete;
+  ScopedFpMode& operator=(const ScopedFpMode&) = delete;
 
  private:
-#ifdef MLPCORE_HAS_MXCSR
-  static constexpr unsigned kBits = 0x8040u;  // FTZ (bit 15) | DAZ (bit 6)
-  static constexpr unsigned kUnset = ~0u;
-  static unsigned& worker_saved() {
-    thread_local unsigned saved = kUnset;
-    return saved;
-  }
-  unsigned m_saved = 0;
-#endif
-  bool m_all;
+  unsigned m_saved;
+};
+
+/// FTZ (bit 15) and DAZ (bit 6) of MXCSR.
+constexpr unsigned kFlushBits = 0x8040u;
+
+/// Flushes subnormals to zero on the calling thread for its lifetime and restores the caller's
+/// mode afterwards. Worker threads of parallel products follow the caller's mode (threads.hpp).
+class FlushSubnormals : public ScopedFpMode {
+ public:
+  FlushSubnormals() : ScopedFpMode(fp_mode() | kFlushBits) {}
 };
 
 }  // namespace mlpcore::detail

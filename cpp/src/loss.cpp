@@ -2,6 +2,7 @@
 // Losses from logits through log-sum-exp and softplus, fused with dL_dZ in one pass per row.
 #include "mlpcore/loss.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -190,23 +191,65 @@ Index count_correct(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, I
   return correct;
 }
 
+namespace {
+// Values per block of the probability transforms below.
+constexpr Index kBlock = 16;
+template <class S>
+using Block = Eigen::Array<S, kBlock, 1>;
+
+// Applies f to the `count` values at p, kBlock at a time, through an aligned local copy (the
+// last block padded with zeros). Eigen vectorises an expression over an unaligned or odd-sized
+// range by computing its head and tail with scalar code (std::exp) and the middle with SIMD
+// code (its own exp), which differ in the last bit; which values fall where depends on the
+// address, so float64 probabilities changed from call to call and with a row's place in the
+// batch. A fixed-size aligned block takes one path for every value: each result depends on its
+// input alone. 16 values fill whole SIMD registers of either type with SSE, AVX or AVX-512.
+template <class S, class F>
+void in_blocks(S* p, Index count, const F& f) {
+  Block<S> block;
+  for (Index i = 0; i < count; i += kBlock) {
+    const Index m = std::min(kBlock, count - i);
+    if (m < kBlock) block.setZero();
+    std::copy(p + i, p + i + m, block.data());
+    f(block);
+    std::copy(block.data(), block.data() + m, p + i);
+  }
+}
+
+// The rows of Z: all values in one range when rows are contiguous, else row by row.
+template <class S, class F>
+void in_blocks(MatrixRef<S> Z, const F& f) {
+  if (Z.outerStride() == Z.cols()) {
+    in_blocks<S>(Z.data(), Z.size(), f);
+  } else {
+    for (Index i = 0; i < Z.rows(); ++i) in_blocks<S>(Z.row(i).data(), Z.cols(), f);
+  }
+}
+}  // namespace
+
 template <class S>
 void output_transform(Output o, MatrixRef<S> Z) {
+  const Index C = Z.cols();
   switch (o) {
     case Output::Identity:
       break;
     case Output::Softmax:
+      // p_j = e^(z_j − max z) / Σ_k e^(z_k − max z); the sum runs in column order.
+      for (Index i = 0; i < Z.rows(); ++i) Z.row(i).array() -= Z.row(i).maxCoeff();
+      in_blocks<S>(Z, [](Block<S>& b) { b = b.exp(); });
       for (Index i = 0; i < Z.rows(); ++i) {
-        auto z = Z.row(i).array();
-        z = (z - z.maxCoeff()).exp();
-        z /= z.sum();
+        S* z = Z.row(i).data();
+        S sum = 0;
+        for (Index j = 0; j < C; ++j) sum += z[j];
+        for (Index j = 0; j < C; ++j) z[j] /= sum;
       }
       break;
     case Output::Sigmoid:
-      for (Index i = 0; i < Z.rows(); ++i) {
-        auto z = Z.row(i).array();
-        z = (z >= S(0)).select(S(1), (-z.abs()).exp()) / (S(1) + (-z.abs()).exp());
-      }
+      // σ(z) = 1 / (1 + e^−z) for z ≥ 0, e^z / (1 + e^z) below: no overflow for any finite z.
+      in_blocks<S>(Z, [](Block<S>& b) {
+        const Block<S> e = (-b.abs()).exp();
+        b = (b >= S(0)).select(Block<S>::Ones(), e) / (S(1) + e);
+      });
       break;
   }
 }

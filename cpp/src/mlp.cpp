@@ -6,6 +6,7 @@
 #include "mlpcore/mlp.hpp"
 
 #include "dense.hpp"
+#include "finite.hpp"
 #include "fp_env.hpp"
 
 #include <cmath>
@@ -161,11 +162,8 @@ void BasicMlp<S>::check_input(const MatrixCRef<S>& X, const char* what) const {
     m << what << " has " << X.cols() << " columns, model expects " << m_spec.n_inputs();
     throw std::invalid_argument(m.str());
   }
-  if (!X.allFinite()) {
-    for (Index r = 0; r < X.rows(); ++r)
-      if (!X.row(r).allFinite())
-        throw std::invalid_argument(std::string(what) + " contains NaN or infinity at row " + std::to_string(r));
-  }
+  const Index bad = detail::first_non_finite_row<S>(X);
+  if (bad >= 0) throw std::invalid_argument(std::string(what) + " contains NaN or infinity at row " + std::to_string(bad));
 }
 
 template <class S>
@@ -298,7 +296,11 @@ void BasicMlp<S>::predict(const MatrixCRef<S>& X, Workspace<S>& ws, MatrixRef<S>
     m << "out is " << out.rows() << "x" << out.cols() << ", expected " << X.rows() << "x" << m_spec.n_outputs();
     throw std::invalid_argument(m.str());
   }
-  out = forward(X, ws);
+  const MatrixMap<S> Z = forward(X, ws);
+  detail::NonFiniteRows bad;
+  bad.scan<S>(Z.data(), Z.rows(), Z.cols(), Z.cols(), 0);
+  bad.throw_if_any<S>(X.rows(), m_params);
+  out = Z;
   if (probabilities) output_transform<S>(m_spec.output, out);
 }
 
@@ -415,8 +417,7 @@ double BasicMlp<S>::train_step(const MatrixCRef<S>& X, const TargetView<S>& t, c
     MatrixMap<S>(ws.batch_x.data(), n, X.cols()) = X;
     data = ws.batch_x.data();
   }
-  // Worker threads only matter when the products are large enough to be split among them.
-  const detail::FlushSubnormals flush(n_params() >= 65536);
+  const detail::FlushSubnormals flush;
   const double value = step_unchecked(data, n, t, weights, loss, opt, ws, true);
   if (!std::isfinite(value))
     throw std::domain_error("the loss is not finite (" + std::to_string(value) +

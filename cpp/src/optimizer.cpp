@@ -4,10 +4,6 @@
 // applied in S.
 #include "mlpcore/optimizer.hpp"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -133,19 +129,7 @@ namespace {
 // depend on the split.
 template <class Body>
 void for_chunks(Index n, const Body& body) {
-#ifdef _OPENMP
-  const int threads = detail::engine_threads();
-  if (threads > 1 && n >= kParallelElements && !omp_in_parallel()) {
-#pragma omp parallel num_threads(threads)
-    {
-      const Index parts = omp_get_num_threads(), part = omp_get_thread_num();
-      const Index begin = n * part / parts, end = n * (part + 1) / parts;
-      body(begin, end);
-    }
-    return;
-  }
-#endif
-  body(Index(0), n);
+  detail::for_parts(n, n >= kParallelElements ? detail::engine_threads() : 1, body);
 }
 
 template <class S>

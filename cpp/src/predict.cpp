@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "finite.hpp"
+
 namespace mlpcore {
 namespace {
 
@@ -22,11 +24,8 @@ void check_batch(const S* X, Index rows, Index cols, Index n_inputs, const void*
                                 std::to_string(n_inputs));
   if (!X) throw std::invalid_argument("X is a null pointer");
   if (!out) throw std::invalid_argument("the output is a null pointer");
-  const MatrixCMap<S> x(X, rows, cols);
-  if (!x.allFinite())
-    for (Index r = 0; r < rows; ++r)
-      if (!x.row(r).allFinite())
-        throw std::invalid_argument("X contains NaN or infinity at row " + std::to_string(r));
+  const Index bad = detail::first_non_finite_row<S>(X, rows, cols, cols);
+  if (bad >= 0) throw std::invalid_argument("X contains NaN or infinity at row " + std::to_string(bad));
 }
 
 template <class S>
@@ -115,8 +114,18 @@ Predictor<S>::Predictor(const BasicMlp<S>& net, Index max_rows) : m_net(&net) {
 }
 
 template <class S>
-MatrixMap<S> Predictor<S>::run(const S* X, Index n, Index cols) {
-  return m_net->forward(MatrixCMap<S>(X, n, cols), m_ws);
+template <class Use>
+void Predictor<S>::each_chunk(const S* X, Index rows, Index cols, const Use& use) {
+  const Index C = n_outputs();
+  detail::NonFiniteRows bad;
+  for (Index r0 = 0; r0 < rows; r0 += kPredictChunk) {
+    const Index n = std::min(kPredictChunk, rows - r0);
+    const MatrixMap<S> z = m_net->forward(MatrixCMap<S>(X + r0 * cols, n, cols), m_ws);
+    // After a bad row, the remaining chunks are only scanned, so the error counts them all.
+    bad.scan<S>(z.data(), n, C, C, r0);
+    if (bad.count == 0) use(z, r0);
+  }
+  bad.throw_if_any<S>(rows, m_net->params());
 }
 
 template <class S>
@@ -142,10 +151,7 @@ template <class S>
 void Predictor<S>::logits(const S* X, Index rows, Index cols, S* out) {
   check_batch(X, rows, cols, n_inputs(), out);
   const Index C = n_outputs();
-  for (Index r0 = 0; r0 < rows; r0 += kPredictChunk) {
-    const Index n = std::min(kPredictChunk, rows - r0);
-    MatrixMap<S>(out + r0 * C, n, C) = run(X + r0 * cols, n, cols);
-  }
+  each_chunk(X, rows, cols, [&](const MatrixMap<S>& z, Index r0) { MatrixMap<S>(out + r0 * C, z.rows(), C) = z; });
 }
 
 template <class S>
@@ -161,11 +167,9 @@ void Predictor<S>::labels(const S* X, Index rows, Index cols, std::int32_t* out)
   check_batch(X, rows, cols, n_inputs(), out);
   const Index C = n_outputs();
   const Output output = m_net->spec().output;
-  for (Index r0 = 0; r0 < rows; r0 += kPredictChunk) {
-    const Index n = std::min(kPredictChunk, rows - r0);
-    const MatrixMap<S> z = run(X + r0 * cols, n, cols);
-    for (Index r = 0; r < n; ++r) out[r0 + r] = label_of(output, z.data() + r * C, C);
-  }
+  each_chunk(X, rows, cols, [&](const MatrixMap<S>& z, Index r0) {
+    for (Index r = 0; r < z.rows(); ++r) out[r0 + r] = label_of(output, z.data() + r * C, C);
+  });
 }
 
 template <class S>
@@ -175,11 +179,9 @@ void Predictor<S>::decisions(const S* X, Index rows, Index cols, std::int32_t* o
                                 std::string(to_string(m_net->spec().output)) + "'");
   check_batch(X, rows, cols, n_inputs(), out);
   const Index C = n_outputs();
-  for (Index r0 = 0; r0 < rows; r0 += kPredictChunk) {
-    const Index n = std::min(kPredictChunk, rows - r0);
-    const MatrixMap<S> z = run(X + r0 * cols, n, cols);
-    for (Index i = 0; i < n * C; ++i) out[r0 * C + i] = z.data()[i] > S(0) ? 1 : 0;
-  }
+  each_chunk(X, rows, cols, [&](const MatrixMap<S>& z, Index r0) {
+    for (Index i = 0; i < z.size(); ++i) out[r0 * C + i] = z.data()[i] > S(0) ? 1 : 0;
+  });
 }
 
 template <class S>
@@ -218,8 +220,7 @@ LabelVector Predictor<S>::labels(const MatrixCRef<S>& X) {
 template <class S>
 void Predictor<S>::logits_one(const S* x, S* out) {
   if (!x || !out) throw std::invalid_argument("logits_one: null pointer");
-  const MatrixMap<S> z = run(x, 1, n_inputs());
-  std::copy(z.data(), z.data() + n_outputs(), out);
+  each_chunk(x, 1, n_inputs(), [&](const MatrixMap<S>& z, Index) { std::copy(z.data(), z.data() + z.size(), out); });
 }
 
 template <class S>
@@ -233,8 +234,9 @@ template <class S>
 std::int32_t Predictor<S>::label_one(const S* x) {
   require_labels();
   if (!x) throw std::invalid_argument("label_one: null pointer");
-  const MatrixMap<S> z = run(x, 1, n_inputs());
-  return label_of(m_net->spec().output, z.data(), n_outputs());
+  std::int32_t label = 0;
+  each_chunk(x, 1, n_inputs(), [&](const MatrixMap<S>& z, Index) { label = label_of(m_net->spec().output, z.data(), z.cols()); });
+  return label;
 }
 
 template std::string describe<float>(const BasicMlp<float>&);

@@ -7,36 +7,15 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 #include <stdexcept>
 
+#include "finite.hpp"
 #include "fp_env.hpp"
 #include "mlpcore/rng.hpp"
 
 namespace mlpcore {
 
 namespace {
-// The first row of X holding NaN or infinity, or -1. A value is not finite exactly when all its
-// exponent bits are set. Testing the bits with integer operations lets the compiler vectorise
-// the scan (a floating-point test would be a scalar loop), so it runs at memory speed.
-template <class S>
-Index first_non_finite_row(const MatrixCRef<S>& X) {
-  using Bits = std::conditional_t<sizeof(S) == 4, std::uint32_t, std::uint64_t>;
-  constexpr Bits exponent = sizeof(S) == 4 ? Bits(0x7f800000u) : Bits(0x7ff0000000000000ull);
-  const Index cols = X.cols();
-  for (Index r = 0; r < X.rows(); ++r) {
-    const S* row = X.data() + r * X.outerStride();
-    Bits bad = 0;
-    for (Index c = 0; c < cols; ++c) {
-      Bits b;
-      std::memcpy(&b, row + c, sizeof(S));
-      bad |= Bits((b & exponent) == exponent);
-    }
-    if (bad) return r;
-  }
-  return -1;
-}
-
 // The epoch's row order: the identity, or a shuffle that depends only on (seed, epoch).
 void epoch_order(std::vector<Index>& order, Index n, const EpochOptions& options) {
   if (static_cast<Index>(order.size()) != n) {
@@ -134,7 +113,7 @@ void validate_epoch(const BasicMlp<S>& net, const MatrixCRef<S>& X, const Target
   if (options.batch_size < 1)
     throw std::invalid_argument("batch_size must be >= 1, got " + std::to_string(options.batch_size));
   if (options.check_finite) {
-    const Index bad_row = first_non_finite_row<S>(X);
+    const Index bad_row = detail::first_non_finite_row<S>(X);
     if (bad_row >= 0) throw std::invalid_argument("X contains NaN or infinity at row " + std::to_string(bad_row));
   }
   validate_targets<S>(loss, n, net.spec().n_outputs(), targets, weights);
@@ -151,7 +130,7 @@ EpochResult train_epoch(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<S>
   ws.reserve(net.spec(), bs);
   epoch_order(order, n, options);
 
-  const detail::FlushSubnormals flush(true);
+  const detail::FlushSubnormals flush;
   StopPoll poll(should_stop, options.check_interval);
   EpochResult result;
   double loss_sum = 0, weight_sum = 0;
@@ -209,7 +188,7 @@ EpochResult train_epoch_sharded(BasicMlp<S>& net, Optimizer<S>& opt, const Matri
   // The reference (no reducer) adds the parts' gradients here, in part order.
   Vector<S> sum(reducer || parts == 1 ? 0 : P);
 
-  const detail::FlushSubnormals flush(true);
+  const detail::FlushSubnormals flush;
   StopPoll poll(should_stop, options.check_interval);
   bool stop_vote = false;
   EpochResult result;

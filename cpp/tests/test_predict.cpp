@@ -7,26 +7,19 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "check.hpp"
+#include "make_spec.hpp"
 #include "mlpcore/mlpcore.hpp"
 
 using namespace mlpcore;
 namespace fs = std::filesystem;
 
 namespace {
-
-MlpSpec make_spec(std::vector<Index> sizes, std::vector<Activation> acts, Output output) {
-  MlpSpec spec;
-  spec.sizes = std::move(sizes);
-  spec.activations = std::move(acts);
-  spec.output = output;
-  spec.validate();
-  return spec;
-}
 
 template <class S>
 RowMatrix<S> random_matrix(Rng& rng, Index rows, Index cols, double scale = 1.0) {
@@ -54,6 +47,17 @@ RowMatrix<double> reference_probabilities(Output output, const RowMatrix<float>&
     }
   }
   return P;
+}
+
+// The message of the std::invalid_argument that call() throws, or "(no exception)".
+template <class Call>
+std::string message_of(const Call& call) {
+  try {
+    call();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "(no exception)";
 }
 
 struct TempDir {
@@ -172,14 +176,7 @@ TEST_CASE(bad_inputs_throw_with_both_shapes) {
   Mlp net(make_spec({4, 8, 3}, {Activation::Relu}, Output::Softmax), Init::He, 1);
   Predictor<float> p(net);
   std::vector<float> X(4 * 6, 0.5f), out(3 * 6);
-  auto message = [&](auto&& call) -> std::string {
-    try {
-      call();
-    } catch (const std::invalid_argument& e) {
-      return e.what();
-    }
-    return "(no exception)";
-  };
+  auto message = [](auto&& call) { return message_of(call); };
   CHECK(message([&] { p.logits(X.data(), 6, 3, out.data()); }) == "X has 3 columns, model expects 4");
   CHECK(message([&] { p.logits(X.data(), 0, 4, out.data()); }) == "X is empty (0 rows)");
   X[4 * 4 + 2] = NAN;
@@ -188,6 +185,56 @@ TEST_CASE(bad_inputs_throw_with_both_shapes) {
   CHECK_THROWS(Predictor<float>(net, 0), std::invalid_argument);
   CHECK_THROWS(p.decisions(X.data(), 1, 4, nullptr), std::invalid_argument);
   CHECK_THROWS(p.logits(nullptr, 1, 4, out.data()), std::invalid_argument);
+}
+
+// Finite inputs that overflow inside the network: every prediction call refuses them, naming the
+// rows of the whole batch (over several chunks) and their count, instead of returning NaN.
+template <class S>
+void check_overflow_is_refused(S big) {
+  // Every weight 1 then 2, biases 0: a row (big, big) gives hidden units 2·big and logits
+  // 4 · 2 · 2·big, past the dtype's largest value (3.4e38, 1.8e308) for big = 1e38 or 1e308.
+  BasicMlp<S> net(make_spec({2, 4, 3}, {Activation::Relu}, Output::Softmax));
+  net.weight(0).setConstant(S(1));
+  net.weight(1).setConstant(S(2));
+  RowMatrix<S> X = RowMatrix<S>::Constant(3000, 2, S(0.5));  // three chunks of kPredictChunk
+  for (Index r : {5, 1500, 2999}) X.row(r).setConstant(big);
+  Predictor<S> p(net, 3000);
+  const std::string rows = "the network's outputs are NaN or infinite for rows 5, 1500, 2999 (3 of 3000 rows): ";
+  const std::string advice = "the inputs overflowed the network; scale them (e.g. standardize each feature";
+  const std::string expected = message_of([&] { p.labels(X); });
+  CHECK(expected.rfind(rows + advice, 0) == 0);
+  CHECK(expected.find('\n') == std::string::npos);
+  CHECK(message_of([&] { p.probabilities(X); }) == expected);
+  CHECK(message_of([&] { p.logits(X); }) == expected);
+  std::vector<S> out(3000 * 3);
+  CHECK(message_of([&] { p.probabilities(X.data(), 3000, 2, out.data()); }) == expected);
+  Workspace<S> ws;
+  RowMatrix<S> Z(3000, 3);
+  CHECK(message_of([&] { net.predict(X, ws, Z, true); }) == expected);
+
+  X(2998, 0) = big;  // a fourth row, (big, 0.5): logits 8·big, named among "more"
+  CHECK(message_of([&] { p.labels(X); }).rfind("the network's outputs are NaN or infinite for rows 5, 1500, 2998 and 1 more "
+                                               "(4 of 3000 rows): " + advice, 0) == 0);
+  const std::string one = "the network's outputs are NaN or infinite for row 0 (1 of 1 rows): " + advice;
+  CHECK(message_of([&] { p.label_one(X.row(5).data()); }).rfind(one, 0) == 0);
+  CHECK(message_of([&] { p.probabilities_one(X.row(5).data(), out.data()); }).rfind(one, 0) == 0);
+
+  // Rows that fit still predict, with the same predictor, and the probabilities are finite.
+  const RowMatrix<S> P = p.probabilities(X.topRows(5));
+  CHECK(P.allFinite());
+  CHECK(p.labels(X.topRows(5)).size() == 5);
+
+  // A model whose parameters hold NaN is named as the cause instead.
+  net.params()[0] = std::numeric_limits<S>::quiet_NaN();
+  const std::string bad = message_of([&] { p.labels(X.topRows(3)); });
+  CHECK(bad == "the network's outputs are NaN or infinite for rows 0, 1, 2 (3 of 3 rows): "
+               "the model's parameters contain NaN or infinity");
+}
+
+TEST_CASE(inputs_that_overflow_the_network_are_refused_by_every_prediction) {
+  check_overflow_is_refused<float>(1e38f);
+  check_overflow_is_refused<float>(3e38f);
+  check_overflow_is_refused<double>(1e308);
 }
 
 TEST_CASE(describe_names_the_architecture_classes_and_scaling) {

@@ -37,6 +37,7 @@ void bind_io(py::module_& m) {
   });
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
+  m.def("parallel_regions", &parallel_regions);
 }
 
 }  // namespace mlpcore::py_bind

@@ -323,14 +323,28 @@ class MLP:
         Raises
         ------
         ValueError
-            Wrong number of columns, no rows, or NaN/inf in X.
+            Wrong number of columns, no rows, or NaN/inf in X. Also when finite inputs overflow
+            inside the network (1e38 in float32, say) so that some logits come out NaN or
+            infinite: the message names the first such rows and how many there are, and no
+            logits are returned. Scale such inputs (e.g. standardize each feature) first.
+            ``predict`` and ``predict_proba`` raise the same error.
         """
         return self._net.forward(self._input(X))
 
     __call__ = forward
 
     def predict_proba(self, X) -> np.ndarray:
-        """Probabilities, shape ``(n, n_outputs)``: softmax rows, or independent sigmoids."""
+        """Probabilities, shape ``(n, n_outputs)``: softmax rows, or independent sigmoids.
+
+        A row's probabilities depend on its logits alone: the same bits on every call.
+
+        Raises
+        ------
+        ValueError
+            For an identity (regression) output, and for the inputs :meth:`forward` refuses,
+            including finite inputs that overflow the network (the message names the rows);
+            the result never holds NaN.
+        """
         if self.output == "identity":
             raise ValueError("predict_proba needs output 'softmax' or 'sigmoid'; this model regresses")
         return self._net.predict_proba(self._input(X))
@@ -338,7 +352,10 @@ class MLP:
     def predict(self, X) -> np.ndarray:
         """Predictions, shape ``(n,)``: the class label (or index) of the largest probability for
         softmax; for sigmoid, the 0/1 decision per output (``(n,)`` labels when there is one
-        output, else ``(n, n_outputs)``); for identity, the outputs (``(n,)`` when single)."""
+        output, else ``(n, n_outputs)``); for identity, the outputs (``(n,)`` when single).
+
+        Raises ``ValueError`` for the inputs :meth:`forward` refuses, including finite inputs
+        that overflow the network, rather than returning an arbitrary class."""
         out = self.forward(X)
         if self.output == "softmax":
             idx = out.argmax(axis=1)

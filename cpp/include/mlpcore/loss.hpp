@@ -59,6 +59,8 @@ struct Evaluation {
 };
 
 /// Turns logits into the output kind's probabilities in place (softmax rows, sigmoid, identity).
+/// Each row's probabilities depend on that row's logits alone: the same bits whatever the
+/// matrix's address, the row's position in the batch or the call.
 template <class S>
 void output_transform(Output o, MatrixRef<S> Z);
 

@@ -39,7 +39,10 @@ std::string class_name(const BasicMlp<S>& net, Index index);
 ///
 /// Inputs are raw features: the model applies its stored input scaling itself. Every input row
 /// is checked (column count, finiteness) and a bad one throws std::invalid_argument naming the
-/// problem and both shapes. Results equal BasicMlp::predict's (and so Python's `MLP.forward`,
+/// problem and both shapes. Every output row is checked too: when finite inputs overflow the
+/// network (1e38 in float32, say) and some logits come out NaN or infinite, every call throws
+/// std::invalid_argument naming the first such rows and their count, and says to scale the
+/// inputs; the output buffer's contents are then unspecified. Results equal BasicMlp::predict's (and so Python's `MLP.forward`,
 /// `predict_proba` and `predict`) up to float rounding: batches run in chunks of kPredictChunk
 /// rows.
 template <class S>
@@ -81,8 +84,11 @@ class Predictor {
   std::int32_t label_one(const S* x);
 
  private:
-  /// Logits of rows [0, n) of X (n ≤ capacity) in the workspace; a view valid until next call.
-  MatrixMap<S> run(const S* X, Index n, Index cols);
+  /// Runs the forward pass over rows [0, rows) of X in chunks of kPredictChunk rows and hands
+  /// each chunk's logits to use(z, first_row) (z is a view into the workspace) while all outputs
+  /// are finite; throws std::invalid_argument naming the rows whose outputs are not.
+  template <class Use>
+  void each_chunk(const S* X, Index rows, Index cols, const Use& use);
   void require_labels() const;
   void require_probabilities() const;
 

@@ -362,8 +362,9 @@ class _BaseMLP(BaseEstimator):
         return net.predict_proba(X)
 
     def _score_with_function(self, X, y, sample_weight, score_function):
-        y_pred = self._predict(X, check_input=False)
-        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+        try:
+            y_pred = self._predict(X, check_input=False)
+        except ValueError:  # X is validated: outputs that overflowed, which scikit-learn scores NaN
             return np.nan
         return score_function(y, y_pred, sample_weight=sample_weight)
 
