@@ -3,6 +3,8 @@
 // in place. Sources: ELU, Clevert et al. 2016; maxout, Goodfellow et al. 2013.
 #include "mlpcore/activation.hpp"
 
+#include "math.hpp"
+
 #include <stdexcept>
 
 namespace mlpcore {
@@ -14,12 +16,8 @@ void activation_forward(Activation a, const ActivationParams& p, MatrixRef<S> Z)
     case Activation::Identity:
       break;
     case Activation::Sigmoid: {
-      // σ(z) = 1/(1+e^−z) for z ≥ 0 and e^z/(1+e^z) for z < 0: e = e^−|z| never overflows.
-      // Row by row so the temporary e stays in registers/L1 and nothing is allocated.
-      for (Index r = 0; r < Z.rows(); ++r) {
-        auto row = Z.row(r).array();
-        row = (row >= S(0)).select(S(1), (-row.abs()).exp()) / (S(1) + (-row.abs()).exp());
-      }
+      // In aligned blocks: nothing is allocated, and each value's result depends on it alone.
+      detail::in_blocks<S>(Z, detail::sigmoid_block<S>);
       break;
     }
     case Activation::Tanh:

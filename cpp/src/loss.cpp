@@ -7,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "math.hpp"
+
 namespace mlpcore {
 
 template <class S>
@@ -59,13 +61,7 @@ void validate_targets(Loss loss, Index n, Index outputs, const TargetView<S>& t,
 template <class S>
 double loss_and_grad(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, const S* weights,
                      S* dL_dZ) {
-  const Index n = Z.rows();
-  double wsum = 0;
-  if (weights)
-    for (Index i = 0; i < n; ++i) wsum += weights[i];
-  else
-    wsum = double(n);
-  return loss_and_grad_scaled<S>(loss, Z, t, weights, wsum, dL_dZ);
+  return loss_and_grad_scaled<S>(loss, Z, t, weights, detail::weight_sum(Z.rows(), weights), dL_dZ);
 }
 
 template <class S>
@@ -142,7 +138,9 @@ double loss_and_grad_scaled(Loss loss, const MatrixCRef<S>& Z, const TargetView<
         li = double((z.max(S(0)) - z * trow + (-z.abs()).exp().log1p()).sum());
         if (d) {
           Eigen::Map<Eigen::Array<S, 1, Eigen::Dynamic>> drow(d, C);
-          drow = ((z >= S(0)).select(S(1), (-z.abs()).exp()) / (S(1) + (-z.abs()).exp()) - trow) * g;
+          drow = z;
+          detail::in_blocks<S>(d, C, detail::sigmoid_block<S>);
+          drow = (drow - trow) * g;
         }
         break;
       }
@@ -191,42 +189,6 @@ Index count_correct(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, I
   return correct;
 }
 
-namespace {
-// Values per block of the probability transforms below.
-constexpr Index kBlock = 16;
-template <class S>
-using Block = Eigen::Array<S, kBlock, 1>;
-
-// Applies f to the `count` values at p, kBlock at a time, through an aligned local copy (the
-// last block padded with zeros). Eigen vectorises an expression over an unaligned or odd-sized
-// range by computing its head and tail with scalar code (std::exp) and the middle with SIMD
-// code (its own exp), which differ in the last bit; which values fall where depends on the
-// address, so float64 probabilities changed from call to call and with a row's place in the
-// batch. A fixed-size aligned block takes one path for every value: each result depends on its
-// input alone. 16 values fill whole SIMD registers of either type with SSE, AVX or AVX-512.
-template <class S, class F>
-void in_blocks(S* p, Index count, const F& f) {
-  Block<S> block;
-  for (Index i = 0; i < count; i += kBlock) {
-    const Index m = std::min(kBlock, count - i);
-    if (m < kBlock) block.setZero();
-    std::copy(p + i, p + i + m, block.data());
-    f(block);
-    std::copy(block.data(), block.data() + m, p + i);
-  }
-}
-
-// The rows of Z: all values in one range when rows are contiguous, else row by row.
-template <class S, class F>
-void in_blocks(MatrixRef<S> Z, const F& f) {
-  if (Z.outerStride() == Z.cols()) {
-    in_blocks<S>(Z.data(), Z.size(), f);
-  } else {
-    for (Index i = 0; i < Z.rows(); ++i) in_blocks<S>(Z.row(i).data(), Z.cols(), f);
-  }
-}
-}  // namespace
-
 template <class S>
 void output_transform(Output o, MatrixRef<S> Z) {
   const Index C = Z.cols();
@@ -236,7 +198,7 @@ void output_transform(Output o, MatrixRef<S> Z) {
     case Output::Softmax:
       // p_j = e^(z_j − max z) / Σ_k e^(z_k − max z); the sum runs in column order.
       for (Index i = 0; i < Z.rows(); ++i) Z.row(i).array() -= Z.row(i).maxCoeff();
-      in_blocks<S>(Z, [](Block<S>& b) { b = b.exp(); });
+      detail::in_blocks<S>(Z, [](detail::Block<S>& b) { b = b.exp(); });
       for (Index i = 0; i < Z.rows(); ++i) {
         S* z = Z.row(i).data();
         S sum = 0;
@@ -246,10 +208,7 @@ void output_transform(Output o, MatrixRef<S> Z) {
       break;
     case Output::Sigmoid:
       // σ(z) = 1 / (1 + e^−z) for z ≥ 0, e^z / (1 + e^z) below: no overflow for any finite z.
-      in_blocks<S>(Z, [](Block<S>& b) {
-        const Block<S> e = (-b.abs()).exp();
-        b = (b >= S(0)).select(Block<S>::Ones(), e) / (S(1) + e);
-      });
+      detail::in_blocks<S>(Z, detail::sigmoid_block<S>);
       break;
   }
 }

@@ -8,6 +8,7 @@
 #include "dense.hpp"
 #include "finite.hpp"
 #include "fp_env.hpp"
+#include "math.hpp"
 
 #include <cmath>
 #include <sstream>
@@ -233,20 +234,11 @@ void BasicMlp<S>::set_weight_penalty(double alpha) {
   m_penalty = alpha;
 }
 
-namespace {
-template <class S>
-double sample_weight_sum(Index n, const S* weights) {
-  if (!weights) return double(n);
-  double sum = 0;
-  for (Index i = 0; i < n; ++i) sum += double(weights[i]);
-  return sum;
-}
-}  // namespace
 
 template <class S>
 double BasicMlp<S>::penalty_value(Index n, const S* weights) const {
   if (m_penalty == 0) return 0.0;
-  return penalty_for(sample_weight_sum(n, weights));
+  return penalty_for(detail::weight_sum(n, weights));
 }
 
 template <class S>
@@ -270,23 +262,24 @@ template <class S>
 double BasicMlp<S>::penalty_with_grad(Index n, const S* weights) {
   if (m_penalty == 0) return 0.0;
   const double value = penalty_value(n, weights);
-  add_penalty_grad(S(m_penalty / sample_weight_sum(n, weights)));
+  add_penalty_grad(S(m_penalty / detail::weight_sum(n, weights)));
   return value;
 }
 
 template <class S>
-MatrixMap<S> BasicMlp<S>::forward(const MatrixCRef<S>& X, Workspace<S>& ws) const {
+const S* BasicMlp<S>::packed_batch(const MatrixCRef<S>& X, Workspace<S>& ws) const {
   check_input(X, "X");
   ws.reserve(m_spec, X.rows());
-  const Index n = X.rows();
   // The Ref has unit inner stride; rows may still be padded (outer stride), so pack if needed.
-  if (X.outerStride() != X.cols()) {
-    MatrixMap<S>(ws.batch_x.data(), n, X.cols()) = X;
-    forward_rows(ws.batch_x.data(), n, ws);
-  } else {
-    forward_rows(X.data(), n, ws);
-  }
-  return MatrixMap<S>(ws.act.back().data(), n, m_spec.n_outputs());
+  if (X.outerStride() == X.cols()) return X.data();
+  MatrixMap<S>(ws.batch_x.data(), X.rows(), X.cols()) = X;
+  return ws.batch_x.data();
+}
+
+template <class S>
+MatrixMap<S> BasicMlp<S>::forward(const MatrixCRef<S>& X, Workspace<S>& ws) const {
+  forward_rows(packed_batch(X, ws), X.rows(), ws);
+  return MatrixMap<S>(ws.act.back().data(), X.rows(), m_spec.n_outputs());
 }
 
 template <class S>
@@ -306,15 +299,15 @@ void BasicMlp<S>::predict(const MatrixCRef<S>& X, Workspace<S>& ws, MatrixRef<S>
 
 template <class S>
 double BasicMlp<S>::step_unchecked(const S* X, Index n, const TargetView<S>& t, const S* weights, Loss loss,
-                                   Optimizer<S>& opt, Workspace<S>& ws, bool update) {
+                                   Optimizer<S>* opt, Workspace<S>& ws) {
   forward_rows(X, n, ws);
   const Index L = m_spec.n_layers();
   MatrixCMap<S> Z(ws.act[L - 1].data(), n, m_spec.n_outputs());
   const double value = mlpcore::loss_and_grad<S>(loss, Z, t, weights, ws.delta[L - 1].data());
-  if (!std::isfinite(value)) return value;  // caller decides; parameters untouched
+  if (opt && !std::isfinite(value)) return value;  // caller decides; parameters untouched
   backward_rows(X, n, ws);
   const double total = value + penalty_with_grad(n, weights);
-  if (update) opt.step(VectorMap<S>(m_params.data(), m_params.size()), VectorCMap<S>(m_grads.data(), m_grads.size()));
+  if (opt) opt->step(VectorMap<S>(m_params.data(), m_params.size()), VectorCMap<S>(m_grads.data(), m_grads.size()));
   return total;
 }
 
@@ -346,21 +339,8 @@ double BasicMlp<S>::apply_sums(double weight_sum, Optimizer<S>& opt) {
 template <class S>
 double BasicMlp<S>::loss_and_grad(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights, Loss loss,
                                   Workspace<S>& ws) {
-  check_input(X, "X");
   validate_targets<S>(loss, X.rows(), m_spec.n_outputs(), t, weights);
-  const Index n = X.rows();
-  ws.reserve(m_spec, n);
-  const S* data = X.data();
-  if (X.outerStride() != X.cols()) {
-    MatrixMap<S>(ws.batch_x.data(), n, X.cols()) = X;
-    data = ws.batch_x.data();
-  }
-  forward_rows(data, n, ws);
-  const Index L = m_spec.n_layers();
-  MatrixCMap<S> Z(ws.act[L - 1].data(), n, m_spec.n_outputs());
-  const double value = mlpcore::loss_and_grad<S>(loss, Z, t, weights, ws.delta[L - 1].data());
-  backward_rows(data, n, ws);
-  return value + penalty_with_grad(n, weights);
+  return step_unchecked(packed_batch(X, ws), X.rows(), t, weights, loss, nullptr, ws);
 }
 
 template <class S>
@@ -387,11 +367,7 @@ Evaluation BasicMlp<S>::evaluate(const MatrixCRef<S>& X, const TargetView<S>& t,
     if (t.is_labels()) part.labels = t.labels + start;
     else part.dense = t.dense + start * C;
     const S* w = weights ? weights + start : nullptr;
-    double bw = double(rows);
-    if (w) {
-      bw = 0;
-      for (Index i = 0; i < rows; ++i) bw += double(w[i]);
-    }
+    const double bw = detail::weight_sum(rows, w);
     MatrixMap<S> Z = forward(X.middleRows(start, rows), ws);
     if (bw > 0) {
       e.loss += mlpcore::loss_and_grad<S>(loss, Z, part, w, nullptr) * bw;
@@ -408,17 +384,10 @@ Evaluation BasicMlp<S>::evaluate(const MatrixCRef<S>& X, const TargetView<S>& t,
 template <class S>
 double BasicMlp<S>::train_step(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights, Loss loss,
                                Optimizer<S>& opt, Workspace<S>& ws) {
-  check_input(X, "X");
   validate_targets<S>(loss, X.rows(), m_spec.n_outputs(), t, weights);
-  const Index n = X.rows();
-  ws.reserve(m_spec, n);
-  const S* data = X.data();
-  if (X.outerStride() != X.cols()) {
-    MatrixMap<S>(ws.batch_x.data(), n, X.cols()) = X;
-    data = ws.batch_x.data();
-  }
+  const S* data = packed_batch(X, ws);
   const detail::FlushSubnormals flush;
-  const double value = step_unchecked(data, n, t, weights, loss, opt, ws, true);
+  const double value = step_unchecked(data, X.rows(), t, weights, loss, &opt, ws);
   if (!std::isfinite(value))
     throw std::domain_error("the loss is not finite (" + std::to_string(value) +
                             "); parameters were left unchanged");

@@ -18,12 +18,6 @@ namespace mlpcore {
 
 namespace {
 
-std::uint64_t mix64(std::uint64_t z) {  // splitmix64's finaliser: a strong 64-bit mixer
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 template <class S>
 std::uint64_t bits_of(S value) {
   if (value == S(0)) value = S(0);  // +0 and -0 are the same input
@@ -125,7 +119,7 @@ PerceptronEpoch BasicPerceptron<S>::train_epoch(const MatrixCRef<S>& X, const st
     }
     const std::uint64_t stream = Rng::derive(seed, epoch);
     m_sort.resize(static_cast<std::size_t>(n));
-    for (Index i = 0; i < n; ++i) m_sort[static_cast<std::size_t>(i)] = {mix64(row_keys[i] ^ stream), i};
+    for (Index i = 0; i < n; ++i) m_sort[static_cast<std::size_t>(i)] = {Rng::mix(row_keys[i] ^ stream), i};
     std::sort(m_sort.begin(), m_sort.end());
     for (Index i = 0; i < n; ++i) m_order[static_cast<std::size_t>(i)] = m_sort[static_cast<std::size_t>(i)].second;
   } else {
@@ -183,8 +177,8 @@ std::vector<std::uint64_t> BasicPerceptron<S>::row_keys(const MatrixCRef<S>& X, 
     // features, so the loop pipelines; then one more mix with the label.
     const S* row = X.row(i).data();
     std::uint64_t h = 0;
-    for (Index j = 0; j < F; ++j) h += mix64(bits_of(row[j]) + 0x9e3779b97f4a7c15ULL * std::uint64_t(j + 1));
-    keys[static_cast<std::size_t>(i)] = mix64(h ^ (std::uint64_t(std::uint32_t(labels[i])) << 32));
+    for (Index j = 0; j < F; ++j) h += Rng::mix(bits_of(row[j]) + 0x9e3779b97f4a7c15ULL * std::uint64_t(j + 1));
+    keys[static_cast<std::size_t>(i)] = Rng::mix(h ^ (std::uint64_t(std::uint32_t(labels[i])) << 32));
   }
   return keys;
 }

@@ -139,7 +139,7 @@ EpochResult train_epoch(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<S>
     const Gathered<S> g = gather_rows<S>(X, targets, weights, order.data() + start, rows, C, ws);
     const double bw = g.weight_sum;
     if (bw > 0) {  // a batch whose weights are all zero carries no signal: skip it
-      const double value = net.step_unchecked(ws.batch_x.data(), rows, g.t, g.w, loss, opt, ws, true);
+      const double value = net.step_unchecked(ws.batch_x.data(), rows, g.t, g.w, loss, &opt, ws);
       if (!std::isfinite(value)) {
         result.non_finite = true;
         result.bad_batch = b;

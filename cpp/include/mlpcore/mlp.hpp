@@ -141,9 +141,11 @@ class BasicMlp {
   double train_step(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights, Loss loss,
                     Optimizer<S>& opt, Workspace<S>& ws);
 
-  /// Internal pieces of train_step, for the training loop (inputs already validated).
+  /// The body of train_step and loss_and_grad, for the training loop (inputs already validated,
+  /// X packed: n contiguous rows): forward, loss, backward, and with an optimizer its step.
+  /// With opt, a non-finite loss returns at once and leaves the parameters unchanged.
   double step_unchecked(const S* X, Index n, const TargetView<S>& t, const S* weights, Loss loss,
-                        Optimizer<S>& opt, Workspace<S>& ws, bool update);
+                        Optimizer<S>* opt, Workspace<S>& ws);
 
   /// Data-parallel pieces of a step (see train_epoch_sharded; inputs already validated).
   /// grad_sums: forward and backward on n ≥ 1 rows, leaving in grads() the gradient of the
@@ -164,6 +166,8 @@ class BasicMlp {
                      const std::function<void(Index)>& layer_ready = {});
   const S* scaled_input(const S* X, Index n, Workspace<S>& ws) const;
   void check_input(const MatrixCRef<S>& X, const char* what) const;
+  /// check_input, ws sized for X's rows, and X's rows contiguous (X itself or a packed copy).
+  const S* packed_batch(const MatrixCRef<S>& X, Workspace<S>& ws) const;
   /// The weight penalty's value for a batch of n rows (weights may be null); 0 when it is off.
   double penalty_value(Index n, const S* weights) const;
   /// Its value for a batch whose sample weights sum to weight_sum, and grads() += c·W.

@@ -23,6 +23,9 @@ class Rng {
   std::uint64_t below(std::uint64_t n);
   /// A seed derived from (seed, stream), e.g. one shuffle stream per epoch.
   static std::uint64_t derive(std::uint64_t seed, std::uint64_t stream);
+  /// splitmix64's finaliser: a bijective 64-bit mixer whose every output bit depends on every
+  /// input bit (used to seed the generator and to hash values).
+  static std::uint64_t mix(std::uint64_t z);
 
  private:
   std::uint64_t m_s[4];
