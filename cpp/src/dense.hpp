@@ -10,7 +10,7 @@
 
 #include "mlpcore/activation.hpp"
 #include "mlpcore/types.hpp"
-#include "threads.hpp"
+#include "parallel.hpp"
 
 namespace mlpcore::detail {
 
@@ -21,7 +21,7 @@ constexpr Index kFuseRows = 16;
 
 /// dst = lhs · rhs with Eigen's GEMM; dst must not overlap lhs or rhs. From kParallelWork
 /// multiply-adds on, split into one block of dst's rows (or columns, when it has more of them)
-/// per engine thread, each a GEMM of its own (threads.hpp); below that, on the calling thread.
+/// per engine thread, each a GEMM of its own (parallel.hpp); below that, on the calling thread.
 template <class Dst, class Lhs, class Rhs>
 void product(Dst dst, const Lhs& lhs, const Rhs& rhs) {
   const bool by_rows = dst.rows() >= dst.cols();

@@ -8,7 +8,7 @@
 //
 // The mode is a per-thread register (MXCSR). Training sets it on the calling thread only; the
 // OpenMP workers of a large product adopt the caller's mode for the length of that product's
-// parallel region (threads.hpp), so no region is ever opened just to change a register.
+// parallel region (parallel.hpp), so no region is ever opened just to change a register.
 #pragma once
 
 #if defined(__SSE__) || defined(_M_X64)
@@ -55,7 +55,7 @@ class ScopedFpMode {
 constexpr unsigned kFlushBits = 0x8040u;
 
 /// Flushes subnormals to zero on the calling thread for its lifetime and restores the caller's
-/// mode afterwards. Worker threads of parallel products follow the caller's mode (threads.hpp).
+/// mode afterwards. Worker threads of parallel products follow the caller's mode (parallel.hpp).
 class FlushSubnormals : public ScopedFpMode {
  public:
   FlushSubnormals() : ScopedFpMode(fp_mode() | kFlushBits) {}

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "threads.hpp"
+#include "parallel.hpp"
 
 namespace mlpcore {
 

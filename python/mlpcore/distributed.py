@@ -21,7 +21,7 @@ from .train import NonFiniteLossError, Trainer
 
 __all__ = ["DistributedTrainer", "on_rank0", "threads_per_rank", "world"]
 
-_TOTALS = 5  # kStepTotals in cpp/include/mlpcore/trainer.hpp
+_TOTALS = 5  # kStepTotals in cpp/include/mlpcore/epoch.hpp
 
 
 def world():

@@ -538,7 +538,7 @@ class MLP:
     def _train_epoch_sharded(self, X, t, w, loss, optimizer, batch_size, shuffle, seed, epoch, rank,
                              parts, reducer, should_stop, check_finite):
         """One epoch on part ``rank`` of ``parts`` of each global batch; see
-        ``train_epoch_sharded`` in cpp/include/mlpcore/trainer.hpp."""
+        ``train_epoch_sharded`` in cpp/include/mlpcore/epoch.hpp."""
         return self._net.train_epoch_sharded(X, t, w, LOSSES[loss], optimizer._engine(self._dtype.name), batch_size,
                                              shuffle, seed, epoch, rank, parts, reducer, should_stop, check_finite)
 

@@ -7,7 +7,7 @@
 #include <functional>
 #include <vector>
 
-#include "trainer.hpp"
+#include "epoch.hpp"
 
 namespace mlpcore {
 

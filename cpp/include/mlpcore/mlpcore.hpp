@@ -3,6 +3,7 @@
 #pragma once
 #include "activation.hpp"
 #include "build_info.hpp"
+#include "epoch.hpp"
 #include "fit.hpp"
 #include "loss.hpp"
 #include "mlp.hpp"
@@ -12,5 +13,5 @@
 #include "predict.hpp"
 #include "rng.hpp"
 #include "spec.hpp"
-#include "trainer.hpp"
+#include "threads.hpp"
 #include "types.hpp"

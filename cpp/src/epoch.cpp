@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // One epoch of mini-batch training: shuffle an index permutation, gather each batch into the
 // workspace (contiguous rows for the GEMMs), then forward, backward and update.
-#include "mlpcore/trainer.hpp"
+#include "mlpcore/epoch.hpp"
 
 #include <algorithm>
 #include <chrono>
