@@ -94,3 +94,10 @@ def check_number(value, name: str, *, low=None, high=None, low_open=False, high_
     if high is not None and (v > high or (high_open and v == high)):
         raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
     return int(value) if integer else v
+
+
+def as_rng(seed) -> np.random.Generator:
+    """A NumPy Generator: the one given, or ``default_rng(seed)`` for an int seed >= 0."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(check_number(seed, "seed", low=0, integer=True))
