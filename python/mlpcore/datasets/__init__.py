@@ -10,7 +10,8 @@ from ..preprocessing import Standardizer, one_hot, train_test_split
 from ._generators import (TWO_IMAGES_NAMES, blobs, circles, load_digits, moons, spiral, two_images,
                           two_images_templates, xor)
 from ._idx import load_idx_pair, read_idx
-from ._readers import read_csv, read_csv_features, read_npz
+from ._readers import (read_csv, read_csv_features, read_feather, read_npy, read_npz, read_parquet, read_table,
+                       read_tsv)
 
 __all__ = [
     "spiral",
@@ -24,6 +25,11 @@ __all__ = [
     "load_digits",
     "read_csv",
     "read_csv_features",
+    "read_tsv",
+    "read_parquet",
+    "read_feather",
+    "read_npy",
+    "read_table",
     "read_npz",
     "read_idx",
     "load_idx_pair",

@@ -1,123 +1,26 @@
-"""File readers: CSV/TSV, NPZ."""
+"""Readers that load a whole file into memory: CSV/TSV and Parquet/Feather on Apache Arrow, ``.npy``
+(memory-mapped, copied once) and NPZ on NumPy. Each returns C-contiguous features in the engine's
+dtype and the targets of one column; errors name the file and the place (1-based line or row, and
+column). For files bigger than memory, use the sources of :mod:`mlpcore.datasets._streaming`."""
 from __future__ import annotations
 
-import csv
-import numbers
+import os
 
 import numpy as np
 
 from .._checks import resolve_dtype
+from . import _columns
+from ._csv import CsvFile
 
-# -- CSV ----------------------------------------------------------------------------------------------
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _column_list(names) -> str:
-    shown = [repr(nm) for nm in names[:20]]
-    more = f", ... ({len(names)} columns)" if len(names) > 20 else ""
-    return ", ".join(shown) + more
-
-
-def _read_table(path, header, delimiter, comment):
-    """(names, rows, line numbers, has_header) of a delimited text file, blank/comment lines skipped."""
-    if header not in ("auto", True, False):
-        raise ValueError(f"header must be 'auto', True or False, got {header!r}")
-    if not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise ValueError(f"delimiter must be a single character, got {delimiter!r}")
-    rows, lines = [], []
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f, delimiter=delimiter)
-        for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if comment and row[0].lstrip().startswith(comment):
-                continue
-            rows.append([cell.strip() for cell in row])
-            lines.append(reader.line_num)
-    if not rows:
-        raise ValueError(f"{path}: the file is empty (no header, no data rows)")
-    has_header = header if header != "auto" else not any(_is_number(cell) for cell in rows[0])
-    if has_header:
-        names, rows, lines = rows[0], rows[1:], lines[1:]
-        if not rows:
-            raise ValueError(f"{path}: the file has a header but no data rows")
-    else:
-        names = [f"x{j}" for j in range(len(rows[0]))]
-    for row, line in zip(rows, lines):
-        if len(row) != len(names):
-            raise ValueError(f"{path}, line {line}: {len(row)} fields, expected {len(names)}")
-    return names, rows, lines, has_header
-
-
-def _target_index(target, names, path) -> int:
-    if isinstance(target, numbers.Integral) and not isinstance(target, bool):
-        j = int(target)
-        if not -len(names) <= j < len(names):
-            raise ValueError(f"{path}: target column {j} is out of range for {len(names)} columns "
-                             f"(available columns: {_column_list(names)})")
-        return j % len(names)
-    if isinstance(target, str):
-        found = [j for j, nm in enumerate(names) if nm == target]
-        if not found:
-            raise ValueError(f"{path}: no column named {target!r}; available columns: {_column_list(names)}")
-        if len(found) > 1:
-            raise ValueError(f"{path}: column name {target!r} appears {len(found)} times; give its index")
-        return found[0]
-    raise ValueError(f"target must be a column name, an index or None, got {target!r}")
-
-
-def _parse_features(rows, lines, cols, names, path, dtype) -> np.ndarray:
-    X = np.empty((len(rows), len(cols)), dtype=dtype)
-    with np.errstate(over="ignore"):  # values beyond float32 become inf, reported below
-        for i, row in enumerate(rows):
-            cells = [row[j] for j in cols]
-            try:
-                X[i] = [float(c) for c in cells]
-            except ValueError:
-                for j, c in zip(cols, cells):
-                    if not _is_number(c):
-                        what = "empty cell" if not c else f"cannot read {c!r} as a number"
-                        raise ValueError(f"{path}, line {lines[i]}, column {names[j]!r} (column {j + 1}): "
-                                         f"{what}") from None
-                raise
-    bad = np.argwhere(~np.isfinite(X))
-    if len(bad):
-        i, k = bad[0]
-        j = cols[k]
-        raise ValueError(f"{path}, line {lines[i]}, column {names[j]!r} (column {j + 1}): {rows[i][j]!r} "
-                         f"is not a finite {np.dtype(dtype).name} number")
-    return X
-
-
-def _parse_target(cells, lines, name, path) -> np.ndarray:
-    where = f"column {name!r}"
-    for c, line in zip(cells, lines):
-        if not c:
-            raise ValueError(f"{path}, line {line}, {where}: empty target cell")
-    if not all(_is_number(c) for c in cells):
-        return np.array(cells, dtype=str)  # class names
-    values = np.array([float(c) for c in cells])
-    if not np.isfinite(values).all():
-        i = int(np.argmin(np.isfinite(values)))
-        raise ValueError(f"{path}, line {lines[i]}, {where}: target {cells[i]!r} is not finite")
-    try:
-        ints = np.array([int(c) for c in cells], dtype=np.int64)  # exact, also beyond 2**53
-    except (ValueError, OverflowError):
-        ints = None
-    if ints is not None:
-        return ints
-    if np.all(values == np.round(values)) and np.all(np.abs(values) < 2.0**63):
-        return values.astype(np.int64)
-    return values
+#: Rows per Arrow record batch read from Parquet and Feather files.
+BATCH_ROWS = 65536
 
 
 def read_csv(path, target=-1, *, header="auto", delimiter=",", comment="#", dtype=np.float32):
     """Read a delimited text file of numeric features and one target column.
+
+    The file is parsed by Apache Arrow's multi-threaded CSV reader in blocks of whole lines, straight
+    into the result (peak memory about the result plus one block).
 
     Parameters
     ----------
@@ -148,8 +51,8 @@ def read_csv(path, target=-1, *, header="auto", delimiter=",", comment="#", dtyp
     ValueError
         Empty file; header without data; a row with the wrong number of fields; a feature cell that
         is empty, not a number, or not finite (the message names the 1-based line and the column); an
-        empty or non-finite numeric target; a target column that does not exist (the message lists
-        the columns).
+        empty or non-finite numeric target; a target column mixing numbers and text; a target column
+        that does not exist (the message lists the columns).
     OSError
         The file cannot be read.
 
@@ -159,14 +62,27 @@ def read_csv(path, target=-1, *, header="auto", delimiter=",", comment="#", dtyp
     ``y = array(['cat', 'dog'])`` and ``feature_names = ['a', 'b']``.
     """
     dtype = resolve_dtype(dtype)
-    names, rows, lines, _ = _read_table(path, header, delimiter, comment)
-    t = None if target is None else _target_index(target, names, path)
-    cols = [j for j in range(len(names)) if j != t]
-    if not cols:
-        raise ValueError(f"{path}: no feature columns besides the target {names[t]!r}")
-    X = _parse_features(rows, lines, cols, names, path, dtype)
-    y = None if t is None else _parse_target([row[t] for row in rows], lines, names[t], path)
-    return X, y, [names[j] for j in cols]
+    f = CsvFile(path, header, delimiter, comment)
+    t = _columns.target_index(target, f.names, path)
+    cols = _columns.feature_columns(f.names, t, path)
+    X = np.empty((f.count_lines(), len(cols)), dtype=dtype)
+    n, y_parts = 0, []
+    for index, block, line in f.blocks():
+        Xb, yb = f.parse(index, block, line, cols, t, dtype, out=X[n:])
+        n += len(Xb)
+        if yb is not None:
+            y_parts += yb.chunks
+    if n == 0:
+        raise ValueError(f"{path}: the file has a header but no data rows" if f.has_header
+                         else f"{path}: the file is empty (no header, no data rows)")
+    X.resize((n, len(cols)), refcheck=False)  # gives back the rows counted for blank/comment lines
+    y = None if t is None else f.targets(y_parts, t)
+    return X, y, [f.names[j] for j in cols]
+
+
+def read_tsv(path, target=-1, *, header="auto", comment="#", dtype=np.float32):
+    """:func:`read_csv` with tab-separated columns."""
+    return read_csv(path, target, header=header, delimiter="\t", comment=comment, dtype=dtype)
 
 
 def read_csv_features(path, *, header="auto", delimiter=",", comment="#", dtype=np.float32):
@@ -179,6 +95,180 @@ def read_csv_features(path, *, header="auto", delimiter=",", comment="#", dtype=
     X : ndarray, shape (n, n_columns), dtype ``dtype``, C-contiguous
     """
     return read_csv(path, None, header=header, delimiter=delimiter, comment=comment, dtype=dtype)[0]
+
+
+# -- Parquet and Feather (Arrow IPC) ------------------------------------------------------------------
+class ArrowFile:
+    """A Parquet or Feather/Arrow IPC file: its schema, row count and record batches."""
+
+    def __init__(self, path, kind=None):
+        pa = _columns.pyarrow()
+        self.path = path
+        self.kind = kind or ("parquet" if str(path).lower().endswith((".parquet", ".pq")) else "feather")
+        try:
+            if self.kind == "parquet":
+                import pyarrow.parquet as pq
+
+                self._file = pq.ParquetFile(path)
+                self.schema = self._file.schema_arrow
+                self.num_rows = self._file.metadata.num_rows
+            else:
+                import pyarrow.ipc as ipc
+
+                self._file = ipc.open_file(pa.memory_map(os.fspath(path), "r"))
+                self.schema = self._file.schema
+                self.num_rows = sum(self._file.get_batch(i).num_rows for i in range(self._file.num_record_batches))
+        except (pa.ArrowInvalid, OSError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise ValueError(f"{path}: not a readable {self.kind} file ({exc})") from None
+        self.names = list(self.schema.names)
+        if self.num_rows == 0:
+            raise ValueError(f"{path}: the file has no rows")
+
+    def batches(self, batch_rows=BATCH_ROWS):
+        """Yield (first row, RecordBatch) in file order."""
+        start = 0
+        if self.kind == "parquet":
+            stream = self._file.iter_batches(batch_size=batch_rows, use_threads=True)
+        else:
+            stream = (self._file.get_batch(i) for i in range(self._file.num_record_batches))
+        for batch in stream:
+            if batch.num_rows:
+                yield start, batch
+                start += batch.num_rows
+
+
+def _read_arrow(path, target, dtype, kind):
+    dtype = resolve_dtype(dtype)
+    f = ArrowFile(path, kind)
+    t = _columns.target_index(target, f.names, path)
+    cols = _columns.feature_columns(f.names, t, path)
+    _columns.check_feature_types(f.schema, cols, path)
+    X = np.empty((f.num_rows, len(cols)), dtype=dtype)
+    y_parts = []
+    for start, batch in f.batches():
+        _columns.features(batch, cols, dtype, path, lambda i, s=start: f"row {s + i + 1}",
+                          out=X[start:start + batch.num_rows])
+        if t is not None:
+            y_parts.append(batch.column(t))
+    y = None
+    if t is not None:
+        pa = _columns.pyarrow()
+        y = _columns.target(pa.chunked_array(y_parts), f.names[t], path, lambda i: f"row {i + 1}")
+    return X, y, [f.names[j] for j in cols]
+
+
+def read_parquet(path, target=-1, *, dtype=np.float32):
+    """Read a Parquet file of numeric feature columns and one target column.
+
+    Row groups are decoded by Arrow (multi-threaded) and written straight into the result.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    target : int, str or None, default -1
+        The target column, by name or index (negative counts from the end); ``None``: all features.
+    dtype : {"float32", "float64"}, default float32
+
+    Returns
+    -------
+    X : ndarray, shape (n, n_columns - 1), dtype ``dtype``, C-contiguous
+    y : ndarray, shape (n,), or None
+        int64 for integer (or whole-number) targets, float64 for other numbers, ``str`` for text.
+    feature_names : list of str
+
+    Raises
+    ------
+    ValueError
+        Not a Parquet file; no rows; a missing target (the message lists the columns); a feature
+        column that is not numeric; a null or non-finite cell (the message names the 1-based row and
+        the column); a target column mixing numbers and text.
+    """
+    return _read_arrow(path, target, dtype, "parquet")
+
+
+def read_feather(path, target=-1, *, dtype=np.float32):
+    """Read a Feather (Arrow IPC file) of numeric feature columns and one target column; memory-mapped.
+    Same parameters, results and errors as :func:`read_parquet`."""
+    return _read_arrow(path, target, dtype, "feather")
+
+
+# -- NumPy ------------------------------------------------------------------------------------------
+def read_npy(path, labels_path=None, *, dtype=np.float32):
+    """Read features from a ``.npy`` file (memory-mapped, copied once into ``dtype``) and optionally
+    targets from a second ``.npy`` file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Array of shape ``(n, ...)``; trailing dimensions are flattened.
+    labels_path : str or os.PathLike, optional
+        Array of shape ``(n,)`` or ``(n, k)``.
+    dtype : {"float32", "float64"}, default float32
+
+    Returns
+    -------
+    X : ndarray, shape (n, d), dtype ``dtype``, C-contiguous
+    y : ndarray or None
+        Integer and bool targets become int64; others keep their dtype.
+
+    Raises
+    ------
+    ValueError
+        Not a ``.npy`` file, object or non-numeric features, fewer than 2 dimensions, non-finite
+        features (the message names the row and column), or targets of another length.
+    """
+    dtype = resolve_dtype(dtype)
+    X = _npy(path)
+    if X.dtype.kind not in "biuf" or X.ndim < 2:
+        raise ValueError(f"{path}: expected numeric features of shape (n, ...), got dtype {X.dtype} "
+                         f"and shape {X.shape}")
+    X = np.ascontiguousarray(X.reshape(X.shape[0], -1), dtype=dtype)
+    finite = np.isfinite(X)
+    if not finite.all():
+        i, j = np.argwhere(~finite)[0]
+        raise ValueError(f"{path}, row {i + 1}, column {j + 1}: {X[i, j]} is not a finite number")
+    if labels_path is None:
+        return X, None
+    y = np.asarray(_npy(labels_path))
+    if y.ndim == 0 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"{path} has {X.shape[0]} rows but {labels_path} has shape {y.shape}")
+    return X, (y.astype(np.int64) if y.dtype.kind in "biu" else np.array(y))
+
+
+def _npy(path):
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, EOFError) as exc:
+        raise ValueError(f"{path}: not a readable .npy file ({exc})") from None
+
+
+def read_table(path, target=-1, *, dtype=np.float32, **options):
+    """Read a data file by its extension: ``.csv`` (also ``.txt``), ``.tsv``, ``.parquet``/``.pq``,
+    ``.feather``/``.arrow``/``.ipc``. Returns ``(X, y, feature_names)``; ``options`` go to the CSV
+    reader (``header``, ``delimiter``, ``comment``)."""
+    kind = file_kind(path)
+    if kind == "csv":
+        return read_csv(path, target, dtype=dtype, **options)
+    if kind == "tsv":
+        return read_tsv(path, target, dtype=dtype, **options)
+    if kind in ("parquet", "feather"):
+        return _read_arrow(path, target, dtype, kind)
+    raise ValueError(f"{path}: cannot tell the format from the extension; expected .csv, .tsv, .parquet, "
+                     f".feather or .arrow")
+
+
+_KINDS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
+          ".feather": "feather", ".arrow": "feather", ".ipc": "feather", ".npy": "npy", ".npz": "npz"}
+
+
+def file_kind(path) -> str | None:
+    """"csv", "tsv", "parquet", "feather", "npy" or "npz" by extension (None when unknown); a folder is
+    "parquet" (a dataset of Parquet files)."""
+    if os.path.isdir(path):
+        return "parquet"
+    return _KINDS.get(os.path.splitext(os.fspath(path))[1].lower())
 
 
 # -- NPZ ----------------------------------------------------------------------------------------------

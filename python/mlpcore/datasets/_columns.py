@@ -1,0 +1,160 @@
+"""Arrow columns to the engine's arrays, shared by every reader and source: the target column found
+by name or index, feature columns checked (numeric, no nulls, finite) with the place of the first bad
+cell named, features transposed into one C-contiguous row-major block, and targets given one kind
+(int64 class labels or counts, float64 values, or text labels)."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+#: Rows per slab when columns are stacked into rows: large enough that the Python loop over slabs is
+#: negligible, small enough that a slab (rows × features) stays in the CPU caches.
+_SLAB_ROWS = 256
+
+#: A cell that reads as a number (what Python's float() accepts, without underscores).
+_NUMBER = r"^\s*[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf|infinity|nan)\s*$"
+
+
+def pyarrow():
+    """The pyarrow module (a dependency of mlpcore); a clear ImportError when it is missing."""
+    try:
+        import pyarrow as pa
+    except ImportError as exc:  # pragma: no cover - pyarrow is a core dependency
+        raise ImportError("mlpcore's file readers need pyarrow: pip install pyarrow") from exc
+    return pa
+
+
+def column_list(names) -> str:
+    shown = [repr(nm) for nm in names[:20]]
+    more = f", ... ({len(names)} columns)" if len(names) > 20 else ""
+    return ", ".join(shown) + more
+
+
+def target_index(target, names, path) -> int | None:
+    """Position of the target column (a name, an index, negative from the end) or None."""
+    if target is None:
+        return None
+    if isinstance(target, numbers.Integral) and not isinstance(target, bool):
+        j = int(target)
+        if not -len(names) <= j < len(names):
+            raise ValueError(f"{path}: target column {j} is out of range for {len(names)} columns "
+                             f"(available columns: {column_list(names)})")
+        return j % len(names)
+    if isinstance(target, str):
+        found = [j for j, nm in enumerate(names) if nm == target]
+        if not found:
+            raise ValueError(f"{path}: no column named {target!r}; available columns: {column_list(names)}")
+        if len(found) > 1:
+            raise ValueError(f"{path}: column name {target!r} appears {len(found)} times; give its index")
+        return found[0]
+    raise ValueError(f"target must be a column name, an index or None, got {target!r}")
+
+
+def feature_columns(names, t, path) -> list:
+    cols = [j for j in range(len(names)) if j != t]
+    if not cols:
+        raise ValueError(f"{path}: no feature columns besides the target {names[t]!r}")
+    return cols
+
+
+def row_major(columns, dtype, out=None) -> np.ndarray:
+    """Stack 1-D arrays (one per feature, equal lengths) into an (n, d) C-contiguous array of dtype,
+    slab by slab so both the reads and the writes stay cache friendly."""
+    n, d = len(columns[0]), len(columns)
+    if out is None:
+        out = np.empty((n, d), dtype=dtype)
+    for r in range(0, n, _SLAB_ROWS):
+        out[r:r + _SLAB_ROWS] = np.stack([c[r:r + _SLAB_ROWS] for c in columns], axis=1)
+    return out
+
+
+def check_feature_types(schema, cols, path) -> None:
+    pa = pyarrow()
+    for j in cols:
+        field = schema.field(j)
+        kind = field.type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+                or pa.types.is_null(kind)):
+            raise ValueError(f"{path}: column {field.name!r} (column {j + 1}) has type {kind}; feature columns "
+                             f"must be numeric (give it as the target, or drop it)")
+
+
+def features(batch, cols, dtype, path, place, out=None) -> np.ndarray:
+    """(n, len(cols)) features of a RecordBatch, checked: numeric, no nulls, finite. ``place(i)`` names
+    row i of the batch ("line 12" or "row 12") in error messages."""
+    pa = pyarrow()
+    import pyarrow.compute as pc
+
+    check_feature_types(batch.schema, cols, path)
+    arrays = []
+    for j in cols:
+        col = batch.column(j)
+        name = batch.schema.field(j).name
+        if col.null_count:
+            i = int(pc.index(col.is_null(), True).as_py())
+            raise ValueError(f"{path}, {place(i)}, column {name!r} (column {j + 1}): empty cell (null)")
+        if col.type != dtype:
+            col = col.cast(pa.from_numpy_dtype(dtype), safe=False)
+        arr = col.to_numpy(zero_copy_only=False)
+        arrays.append(arr)
+    X = row_major(arrays, dtype, out)
+    finite = np.isfinite(X)
+    if not finite.all():
+        i, k = np.argwhere(~finite)[0]
+        j = cols[k]
+        raw = batch.column(j)[int(i)].as_py()
+        raise ValueError(f"{path}, {place(int(i))}, column {batch.schema.field(j).name!r} (column {j + 1}): "
+                         f"{raw!r} is not a finite {np.dtype(dtype).name} number")
+    return X
+
+
+def _number_mask(strings):
+    import pyarrow.compute as pc
+
+    return pc.match_substring_regex(strings, _NUMBER, ignore_case=True).to_numpy(zero_copy_only=False)
+
+
+def target(column, name, path, place) -> np.ndarray:
+    """Targets of one Arrow column: int64 when every value is a whole number (``3`` or ``3.0``),
+    float64 when every value is a number, else text labels (str). Nulls, non-finite numbers and
+    columns mixing numbers with text are errors that name the first bad place."""
+    pa = pyarrow()
+    import pyarrow.compute as pc
+
+    where = f"column {name!r}"
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if column.null_count:
+        i = int(pc.index(column.is_null(), True).as_py())
+        raise ValueError(f"{path}, {place(i)}, {where}: empty target cell")
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column, kind = column.cast(kind.value_type), kind.value_type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        numeric = _number_mask(column)
+        if not numeric.any():
+            return column.to_numpy(zero_copy_only=False).astype(str)
+        if not numeric.all():
+            i, k = int(np.argmax(numeric)), int(np.argmin(numeric))
+            raise ValueError(f"{path}, {where}: mixed types: numbers ({place(i)}: {column[i].as_py()!r}) and "
+                             f"text ({place(k)}: {column[k].as_py()!r}); a target column holds one or the other")
+        try:
+            return column.cast(pa.int64()).to_numpy()  # exact, also beyond 2**53
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            values = column.cast(pa.float64()).to_numpy()
+            cells = column
+    elif pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        return column.cast(pa.int64()).to_numpy()
+    elif pa.types.is_floating(kind):
+        values = column.cast(pa.float64()).to_numpy()
+        cells = None
+    else:
+        raise ValueError(f"{path}, {where}: targets of type {kind} are not supported (numbers or text)")
+    if not np.isfinite(values).all():
+        i = int(np.argmin(np.isfinite(values)))
+        shown = cells[i].as_py() if cells is not None else repr(float(values[i]))
+        raise ValueError(f"{path}, {place(i)}, {where}: target {shown!r} is not finite")
+    if np.all(values == np.round(values)) and np.all(np.abs(values) < 2.0**63):
+        return values.astype(np.int64)
+    return values
