@@ -405,6 +405,17 @@ class MLP:
         name, X, t, w = self._batch(X, y, loss, sample_weight)
         return self._net.train_step(X, t, w, LOSSES[name], optimizer._engine(self._net.dtype))
 
+    def _train_block(self, X, t, w, loss, optimizer, batch_size, shuffle, seed, epoch, should_stop, check_finite):
+        """One pass of the engine's epoch loop (GIL released) over prepared arrays: X C-contiguous
+        in the model's dtype, t encoded targets, w weights or None, loss a loss name. The order of
+        the rows depends only on (seed, epoch) when shuffling. Returns the engine's EpochResult."""
+        return self._net.train_epoch(X, t, w, LOSSES[loss], optimizer._engine(self._net.dtype), batch_size,
+                                     shuffle, seed, epoch, should_stop, check_finite=check_finite)
+
+    def _evaluate_block(self, X, t, w, loss):
+        """(mean loss, correct, counted) of prepared arrays, as :meth:`_train_block` takes them."""
+        return self._net.evaluate(X, t, w, loss)
+
     # -- persistence -------------------------------------------------------------------------------
     def save(self, path) -> None:
         """Write the model file (safetensors-compatible) atomically: the previous file at ``path``

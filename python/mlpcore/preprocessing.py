@@ -123,6 +123,7 @@ class Standardizer:
         self.mean_ = None
         self.scale_ = None
         self.n_features_in_ = None
+        self._moments = None  # (n, mean, M2, min, max) in float64 while fitting chunk by chunk
 
     def __repr__(self) -> str:
         state = "not fitted" if self.mean_ is None else f"{self.n_features_in_} features"
@@ -154,6 +155,57 @@ class Standardizer:
         scale = arr.std(axis=0)
         scale[(arr.max(axis=0) == arr.min(axis=0)) | (scale == 0)] = 1.0
         self.mean_, self.scale_, self.n_features_in_ = arr.mean(axis=0), scale, arr.shape[1]
+        self._moments = None
+        return self
+
+    def partial_fit(self, X) -> "Standardizer":
+        """Merge one chunk ``X`` (shape (n, d)) into the running statistics and update ``mean_`` and
+        ``scale_``; returns self.
+
+        Each chunk's mean and sum of squared deviations are computed in float64 and merged with
+        Chan, Golub and LeVeque's parallel formulas (1979)::
+
+            delta = mean_b - mean_a,   n = n_a + n_b
+            mean  = mean_a + delta * n_b / n
+            M2    = M2_a + M2_b + delta**2 * n_a * n_b / n,   scale = sqrt(M2 / n)
+
+        so a stream of chunks gives the in-memory :meth:`fit` result to float64 rounding, whatever
+        the chunking. Starts afresh after :meth:`fit`.
+        """
+        arr = self._matrix(X).astype(np.float64, copy=False)
+        if not np.isfinite(arr).all():
+            raise ValueError("X contains NaN or infinity")
+        n_b, mean_b = arr.shape[0], arr.mean(axis=0)
+        m2_b = ((arr - mean_b) ** 2).sum(axis=0)
+        lo_b, hi_b = arr.min(axis=0), arr.max(axis=0)
+        state = getattr(self, "_moments", None)
+        if state is None:
+            n, mean, m2, lo, hi = n_b, mean_b, m2_b, lo_b, hi_b
+        else:
+            n_a, mean_a, m2_a, lo, hi = state
+            if arr.shape[1] != mean_a.shape[0]:
+                raise ValueError(f"X has {arr.shape[1]} columns, earlier chunks had {mean_a.shape[0]}")
+            n = n_a + n_b
+            delta = mean_b - mean_a
+            mean = mean_a + delta * (n_b / n)
+            m2 = m2_a + m2_b + delta ** 2 * (n_a * n_b / n)
+            lo, hi = np.minimum(lo, lo_b), np.maximum(hi, hi_b)
+        self._moments = (n, mean, m2, lo, hi)
+        scale = np.sqrt(m2 / n)
+        scale[(hi == lo) | (scale == 0)] = 1.0
+        self.mean_, self.scale_, self.n_features_in_ = mean, scale, arr.shape[1]
+        return self
+
+    def fit_stream(self, chunks) -> "Standardizer":
+        """Fit on a stream in one pass: ``chunks`` yields arrays ``X`` or tuples ``(X, y[, w])`` (a
+        :mod:`mlpcore.datasets` source, a list, a generator). Returns self; see :meth:`partial_fit`."""
+        self._moments = None
+        seen = False
+        for item in chunks:
+            self.partial_fit(item[0] if isinstance(item, tuple) else item)
+            seen = True
+        if not seen:
+            raise ValueError("the stream holds no chunks")
         return self
 
     def _out_dtype(self, arr, dtype):

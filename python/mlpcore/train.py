@@ -428,17 +428,24 @@ class Trainer:
         except ValueError:
             return None
 
-    def fit(self, X, y, sample_weight=None) -> History:
+    def fit(self, X, y=None, sample_weight=None, **stream) -> History:
         """Train for ``epochs`` epochs (or until early stopping, a callback, or Ctrl-C).
 
         Parameters
         ----------
-        X : array-like, shape (n, n_inputs)
-            Converted once to a C-contiguous array of the model's dtype.
+        X : array-like, shape (n, n_inputs), or a data source
+            Converted once to a C-contiguous array of the model's dtype. A source streams data
+            bigger than memory (see :func:`mlpcore.streaming.fit_source` and docs/large-data.md):
+            a Parquet file or folder, a Feather, CSV/TSV or ``.npy`` file, a pair of ``.npy``
+            paths, an :mod:`mlpcore.datasets` source, or a list or iterable of ``(X, y[, w])``
+            chunks. ``validation_data`` may then be a source too.
         y : array-like, shape (n,) or (n, n_outputs)
             Class labels (ints or strings; stored in the model as ``net.classes``), 0/1 or
-            probability targets, or regression targets.
+            probability targets, or regression targets. For a file source: the target column
+            (name or index, default the last).
         sample_weight : array-like, shape (n,), optional
+        **stream
+            Streaming options (``shuffle_buffer``, ``queue_size``, ``buffer_bytes``).
 
         Returns
         -------
@@ -451,6 +458,14 @@ class Trainer:
         NonFiniteLossError
             The loss became NaN/inf; the weights of the last good epoch are kept.
         """
+        from .datasets._streaming import is_stream
+
+        if is_stream(X):
+            from .streaming import fit_source
+
+            return fit_source(self, X, -1 if y is None else y, **stream)
+        if stream:
+            raise TypeError(f"streaming options {sorted(stream)} need a data source, not arrays")
         X, t, w = self._prepare(X, y, sample_weight)
         X, t, w, Xv, tv, wv = self._split(X, t, w)
         sst_train, sst_val = self._sst(t), (self._sst(tv) if tv is not None else float("nan"))

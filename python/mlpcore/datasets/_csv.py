@@ -202,15 +202,19 @@ class CsvFile:
                 if _is_number(c) and not np.isfinite(float(c)):
                     raise ValueError(f"{where}, line {ln}, column {self.names[t]!r}: target {c!r} is not finite")
 
+    def line_of_block(self, index: int, row: int) -> str:
+        """'line N' of the 0-based data row ``row`` of block ``index``."""
+        block, line = self._raw(index)
+        for k, (_, ln) in enumerate(self._rows(block, line)):
+            if k == row:
+                return f"line {ln}"
+        return f"data row {row + 1} of lines {line}-"
+
     def line_of(self, row: int) -> str:
         """'line N' of the data row with this 0-based index (over the blocks read so far)."""
         for index, (_, _, _, rows) in enumerate(self._table):
             if rows is not None and row < rows:
-                block, line = self._raw(index)
-                for k, (_, ln) in enumerate(self._rows(block, line)):
-                    if k == row:
-                        return f"line {ln}"
-                break
+                return self.line_of_block(index, row)
             row -= rows or 0
         return f"data row {row + 1}"
 
