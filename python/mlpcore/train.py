@@ -15,6 +15,7 @@ import numpy as np
 
 from ._checks import as_matrix, as_weights, check_number
 from .metrics import _positions
+from .datasets._streaming import is_stream as _is_stream
 from .model import LOSSES, MLP, _choice
 
 __all__ = [
@@ -298,8 +299,9 @@ class Trainer:
         self.epochs = check_number(epochs, "epochs", low=0, integer=True)
         self.shuffle = bool(shuffle)
         self.seed = check_number(seed, "seed", low=0, high=2**64 - 1, integer=True)
-        if validation_data is not None and (not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
+        if validation_data is not None and not _is_stream(validation_data) and (
+                not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
+            raise ValueError("validation_data must be a pair (X_val, y_val) or a data source")
         self.validation_data = validation_data
         self.validation_split = check_number(validation_split, "validation_split", low=0, high=1, high_open=True)
         if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
@@ -458,9 +460,7 @@ class Trainer:
         NonFiniteLossError
             The loss became NaN/inf; the weights of the last good epoch are kept.
         """
-        from .datasets._streaming import is_stream
-
-        if is_stream(X):
+        if _is_stream(X):
             from .streaming import fit_source
 
             return fit_source(self, X, -1 if y is None else y, **stream)
