@@ -16,7 +16,8 @@ import time
 import numpy as np
 
 from .metrics import confusion_counts
-from .config import ConfigError, RunConfig, dump_config, field_docs, from_dict, load_config, parse_value
+from .config import (DATA_SOURCES, ConfigError, RunConfig, dump_config, field_docs, from_dict, load_config,
+                     parse_value)
 
 RUN_FILES = ("model.safetensors", "config.toml", "history.csv", "history.json", "metrics.json")
 
@@ -56,9 +57,13 @@ def load_data(d):
         if not os.path.exists(d.path):
             raise FileNotFoundError(f"data file not found: {d.path}")
         info["name"] = f"{d.source} file {d.path}"
-        if d.source == "csv":
+        if d.source in ("csv", "tsv", "parquet", "feather"):
             target = int(d.target) if d.target.lstrip("-").isdigit() else d.target
-            X, y, _names = datasets.read_csv(d.path, target=target)
+            X, y, _names = datasets.read_table(d.path, target, kind=d.source)
+        elif d.source == "npy":
+            X, y = datasets.read_npy(d.path, d.labels_path or None)
+            if y is None:
+                raise ConfigError("data.labels_path (the targets .npy) is required for data.source = 'npy'")
         elif d.source == "npz":
             X, y = datasets.read_npz(d.path)
         else:
@@ -118,14 +123,35 @@ def _publish(tmp: str, final: str) -> None:
 
 
 # -- commands -----------------------------------------------------------------------------------------------
+def _optimizer_and_schedule(cfg):
+    """(optimizer, schedule factory or None) of a run configuration."""
+    import mlpcore
+    from .train import CosineLR, ExponentialLR, ReduceLROnPlateau, StepLR
+
+    t_cfg, o_cfg = cfg.training, cfg.optimizer
+    if o_cfg.name == "sgd":
+        opt = mlpcore.SGD(lr=o_cfg.lr, momentum=o_cfg.momentum, nesterov=o_cfg.nesterov,
+                          weight_decay=o_cfg.weight_decay)
+    else:
+        opt = mlpcore.Adam(lr=o_cfg.lr, betas=(o_cfg.beta1, o_cfg.beta2), eps=o_cfg.eps,
+                           weight_decay=o_cfg.weight_decay, amsgrad=o_cfg.amsgrad, decoupled=o_cfg.name == "adamw")
+    schedule = {"constant": None,
+                "step": lambda: StepLR(t_cfg.step_size, t_cfg.gamma),
+                "exponential": lambda: ExponentialLR(t_cfg.gamma),
+                "cosine": lambda: CosineLR(t_cfg.epochs, t_cfg.min_lr),
+                "plateau": lambda: ReduceLROnPlateau(t_cfg.plateau_factor, t_cfg.plateau_patience,
+                                                     monitor="val_loss", min_lr=t_cfg.min_lr)}[t_cfg.lr_schedule]
+    return opt, schedule
+
+
 def cmd_train(args) -> int:
     cfg = _config_from_args(args)
     rep = Reporter(args.quiet, args.json)
     import mlpcore
     from . import datasets
-    from .train import CosineLR, EarlyStopping, ExponentialLR, ReduceLROnPlateau, StepLR, Trainer
+    from .train import EarlyStopping, Trainer
 
-    t_cfg, m_cfg, o_cfg = cfg.training, cfg.model, cfg.optimizer
+    t_cfg, m_cfg = cfg.training, cfg.model
     if t_cfg.early_stopping and t_cfg.validation_split == 0:
         raise ConfigError("training.early_stopping needs training.validation_split > 0 "
                           "(early stopping must not tune on the test split)")
@@ -134,6 +160,10 @@ def cmd_train(args) -> int:
     if t_cfg.threads:
         mlpcore.set_num_threads(t_cfg.threads)
 
+    from . import _cli_data
+
+    if _cli_data.should_stream(cfg.data):
+        return _cli_data.train_streamed(cfg, args, rep, _optimizer_and_schedule, _write_outputs, _publish)
     X, y, info = load_data(cfg.data)
     regression = _is_regression(y)
     X_tr, X_te, y_tr, y_te = datasets.train_test_split(X, y, test_size=cfg.data.test_size, seed=cfg.data.seed,
@@ -150,18 +180,7 @@ def cmd_train(args) -> int:
         net.classes = np.unique(y)
     if cfg.data.standardize:
         datasets.Standardizer().fit(X_tr).apply_to(net)
-    if o_cfg.name == "sgd":
-        opt = mlpcore.SGD(lr=o_cfg.lr, momentum=o_cfg.momentum, nesterov=o_cfg.nesterov,
-                          weight_decay=o_cfg.weight_decay)
-    else:
-        opt = mlpcore.Adam(lr=o_cfg.lr, betas=(o_cfg.beta1, o_cfg.beta2), eps=o_cfg.eps,
-                           weight_decay=o_cfg.weight_decay, amsgrad=o_cfg.amsgrad, decoupled=o_cfg.name == "adamw")
-    schedule = {"constant": None,
-                "step": lambda: StepLR(t_cfg.step_size, t_cfg.gamma),
-                "exponential": lambda: ExponentialLR(t_cfg.gamma),
-                "cosine": lambda: CosineLR(t_cfg.epochs, t_cfg.min_lr),
-                "plateau": lambda: ReduceLROnPlateau(t_cfg.plateau_factor, t_cfg.plateau_patience,
-                                                     monitor="val_loss", min_lr=t_cfg.min_lr)}[t_cfg.lr_schedule]
+    opt, schedule = _optimizer_and_schedule(cfg)
     stopping = (EarlyStopping(t_cfg.patience, t_cfg.min_delta, t_cfg.monitor if not regression or
                               "accuracy" not in t_cfg.monitor else "val_loss") if t_cfg.early_stopping else None)
     trainer = Trainer(net, opt, batch_size=t_cfg.batch_size, epochs=t_cfg.epochs, shuffle=t_cfg.shuffle,
@@ -249,7 +268,7 @@ def _write_outputs(folder, cfg, net, history, metrics, X_te, y_te, confusion, la
             return files
 
         plot.learning_curves(history, path=path("curves.png"), title=f"{info['name']}")
-        if net.n_inputs == 2 and not regression:
+        if net.n_inputs == 2 and not regression and X_te is not None:
             plot.decision_boundary(net, X_te, y_te, path=path("decision_boundary.png"),
                                    title="decision boundary (test split)")
         if confusion is not None:
@@ -289,6 +308,15 @@ def cmd_predict(args) -> int:
     net = mlpcore.load(args.model)
     if not os.path.exists(args.input):
         raise FileNotFoundError(f"input file not found: {args.input}")
+    kind = datasets.file_kind(args.input)
+    if args.output and not args.json and (kind in ("parquet", "feather", "npy") or args.output.endswith(".parquet")
+                                          or os.path.getsize(args.input) > 256 << 20):
+        from ._cli_data import predict_streamed
+
+        rows = predict_streamed(net, args.input, args.output, kind, target=args.target)  # chunk by chunk, never the whole file
+        if not args.quiet:
+            print(f"wrote {rows} predictions to {args.output}")
+        return 0
     if args.input.endswith(".npz"):
         with np.load(args.input, allow_pickle=False) as z:
             if "X" not in z.files:
@@ -369,7 +397,7 @@ def cmd_bench(args) -> int:
 
 # -- arguments ------------------------------------------------------------------------------------------------
 ALIASES = {"training.epochs": ["--epochs"], "training.batch_size": ["--batch-size"], "optimizer.lr": ["--lr"],
-           "model.hidden": ["--hidden"], "model.activation": ["--activation"], "data.source": ["--data"],
+           "model.hidden": ["--hidden"], "model.activation": ["--activation"], "data.source": ["--data"], "data.target": ["--target"], "data.stream": ["--stream"],
            "output.dir": ["--out"], "model.init": ["--init"], "optimizer.name": ["--optimizer"]}
 
 
@@ -391,6 +419,13 @@ def _config_from_args(args) -> RunConfig:
         if dest.startswith("cfg:") and text is not None:
             key = dest[4:]
             section, name = key.split(".")
+            if key == "data.source" and text not in DATA_SOURCES:  # --data FILE: the format from the name
+                from .datasets import file_kind
+
+                kind = file_kind(text) if (os.path.exists(text) or "." in os.path.basename(text)) else None
+                if kind is not None:
+                    updates.setdefault("data", {})["path"] = text
+                    text = kind
             updates.setdefault(section, {})[name] = parse_value(key, text)
     return from_dict(updates, cfg)
 
@@ -422,8 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("predict", parents=[common], help="predict labels and probabilities for a CSV/NPZ file")
     r.add_argument("model", help="model file")
-    r.add_argument("input", help="CSV of features (header optional) or .npz with an array X")
-    r.add_argument("-o", "--output", help="CSV file to write (default: standard output)")
+    r.add_argument("input", help="features: CSV/TSV (header optional), Parquet, Feather, .npy, or .npz with an array X")
+    r.add_argument("-o", "--output", help="CSV or .parquet file to write (default: standard output); Parquet, "
+                   "Feather, .npy and large inputs are streamed to it chunk by chunk")
+    r.add_argument("--target", metavar="COLUMN", help="a target column of the input to leave out (name or index)")
     r.set_defaults(func=cmd_predict)
 
     i = sub.add_parser("info", parents=[common], help="build information")

@@ -10,7 +10,7 @@ from ..preprocessing import Standardizer, one_hot, train_test_split
 from ._generators import (TWO_IMAGES_NAMES, blobs, circles, load_digits, moons, spiral, two_images,
                           two_images_templates, xor)
 from ._idx import load_idx_pair, read_idx
-from ._readers import (read_csv, read_csv_features, read_feather, read_npy, read_npz, read_parquet, read_table,
+from ._readers import (file_kind, read_csv, read_csv_features, read_feather, read_npy, read_npz, read_parquet, read_table,
                        read_tsv)
 
 __all__ = [

@@ -244,11 +244,11 @@ def _npy(path):
         raise ValueError(f"{path}: not a readable .npy file ({exc})") from None
 
 
-def read_table(path, target=-1, *, dtype=np.float32, **options):
-    """Read a data file by its extension: ``.csv`` (also ``.txt``), ``.tsv``, ``.parquet``/``.pq``,
-    ``.feather``/``.arrow``/``.ipc``. Returns ``(X, y, feature_names)``; ``options`` go to the CSV
-    reader (``header``, ``delimiter``, ``comment``)."""
-    kind = file_kind(path)
+def read_table(path, target=-1, *, kind=None, dtype=np.float32, **options):
+    """Read a data file by its extension (or ``kind``): ``.csv`` (also ``.txt``), ``.tsv``,
+    ``.parquet``/``.pq``, ``.feather``/``.arrow``/``.ipc``. Returns ``(X, y, feature_names)``;
+    ``options`` go to the CSV reader (``header``, ``delimiter``, ``comment``)."""
+    kind = kind or file_kind(path)
     if kind == "csv":
         return read_csv(path, target, dtype=dtype, **options)
     if kind == "tsv":

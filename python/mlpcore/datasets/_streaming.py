@@ -16,7 +16,7 @@ from . import _columns
 from ._csv import CsvFile
 from ._readers import ArrowFile, file_kind
 
-__all__ = ["Source", "ParquetSource", "FeatherSource", "CsvSource", "NpySource", "ArraySource",
+__all__ = ["Source", "ParquetSource", "FeatherSource", "CsvSource", "NpySource", "ArraySource", "Subset",
            "IterableSource", "as_source"]
 
 
@@ -134,10 +134,11 @@ class ParquetSource(_ArrowSource):
     def _read_piece(f, piece):
         return f._file.read_row_group(piece, use_threads=True)
 
-    def targets(self):
+    def targets(self, only=None):
         if self.t is None:
             return
-        for k, piece, start in self._index:
+        for i in (range(len(self._index)) if only is None else only):
+            k, piece, start = self._index[i]
             f = self.files[k]
             col = f._file.read_row_group(piece, columns=[self.names[self.t]]).column(0)
             yield _columns.target(col, self.names[self.t], f.path, lambda r, s=start: f"row {s + r + 1}")
@@ -244,6 +245,39 @@ class ArraySource(Source):
 
     def chunk(self, i):
         return _tuple(self._chunks[i], self.dtype, i)
+
+
+class Subset(Source):
+    """Some chunks of a source (by index), e.g. the training or test part of a file."""
+
+    def __init__(self, source, indices):
+        self.source, self.indices = source, [int(i) for i in indices]
+        self.dtype, self.feature_names = source.dtype, source.feature_names
+
+    @staticmethod
+    def split(source, fraction, seed):
+        """(held-out chunk indices, the others), sorted: ``round(fraction * len(source))`` chunks drawn
+        by ``seed``, at least one on each side."""
+        n = len(source)
+        k = int(round(n * fraction))
+        if n < 2 or not 1 <= k < n:
+            raise ValueError(f"cannot hold out {fraction:g} of {n} chunks: the file needs more chunks (row "
+                             f"groups, record batches or blocks) for a split")
+        perm = np.random.default_rng(seed).permutation(n)
+        return sorted(perm[:k].tolist()), sorted(perm[k:].tolist())
+
+    def __len__(self):
+        return len(self.indices)
+
+    def chunk(self, i):
+        return self.source.chunk(self.indices[i])
+
+    def targets(self):
+        if isinstance(self.source, ParquetSource):
+            for i in self.indices:
+                yield from self.source.targets(only=[i])
+        else:
+            yield from super().targets()
 
 
 class IterableSource(Source):
