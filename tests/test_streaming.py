@@ -1,6 +1,8 @@
 """Streaming training against in-memory training on the same data: one window equals memory bit for bit
 (shuffled or not), unshuffled streams equal memory for any chunking, the streamed standardizer equals
 NumPy's to float64 rounding; bounded memory, Ctrl-C, non-finite losses and validation."""
+import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -211,3 +213,29 @@ def test_ctrl_c_during_a_streamed_epoch(tmp_path):
     flag, epochs, finite, threads = out.stdout.splitlines()[-1].split()[1:]
     assert flag == "True" and int(epochs) < 1000 and finite == "True"
     assert int(threads) == 1  # the reader thread was stopped and joined
+
+
+def test_cli_trains_streamed_and_predicts_to_parquet_and_csv(tmp_path):
+    X, y = data(4000)
+    labels = np.array(["a", "b", "c", "d"])[y]
+    cols = {f"f{j}": X[:, j] for j in range(6)}
+    cols["label"] = labels
+    pq.write_table(pa.table(cols), tmp_path / "d.parquet", row_group_size=500)
+    cli = [sys.executable, "-m", "mlpcore"]
+    out = subprocess.run([*cli, "train", "--data", "d.parquet", "--target", "label", "--stream", "yes", "--epochs", "3",
+                          "--data.standardize", "true", "--out", "run", "--json", "--output.plots", "false"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr
+    metrics = json.loads(out.stdout.splitlines()[-1])
+    assert metrics["streamed"] and metrics["epochs"] == 3 and metrics["test"]["accuracy"] > 0.8
+    net = mlpcore.load(tmp_path / "run" / "model.safetensors")
+    assert net.input_scaling is not None and net.classes.tolist() == ["a", "b", "c", "d"]
+    for name in ("p.parquet", "p.csv"):
+        out = subprocess.run([*cli, "predict", "run/model.safetensors", "d.parquet", "--target", "label", "-o", name],
+                             capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert out.returncode == 0, out.stderr
+    got = pq.read_table(tmp_path / "p.parquet")
+    assert got.column("prediction").to_pylist() == net.predict(X).tolist()
+    np.testing.assert_allclose(got.column("p_b").to_numpy(), net.predict_proba(X)[:, 1], rtol=1e-6)
+    assert datasets.read_csv(tmp_path / "p.csv", target="prediction")[1].tolist() == net.predict(X).tolist()
+    assert not [p for p in os.listdir(tmp_path) if ".tmp" in p]  # atomic writes left nothing behind
