@@ -17,7 +17,8 @@ import subprocess
 import sys
 import textwrap
 
-HEADER = "import resource, time, json, numpy as np\n" \
+HEADER = "import resource, time, json, os, numpy as np, mlpcore\n" \
+         "mlpcore.set_num_threads(int(os.environ.get('MLPCORE_BENCH_THREADS', '1')))\n" \
          "def report(**kw):\n" \
          "    kw['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n" \
          "    print('RESULT ' + json.dumps(kw))\n"
@@ -82,16 +83,15 @@ def bench(paths: dict, repeat: int, in_memory_rows: int) -> list:
             t0 = time.perf_counter(); X, y, _ = read_parquet({paths['parquet']!r}, target="label")
             report(seconds=time.perf_counter() - t0, result_mb=X.nbytes / 2**20)""",
         "train in memory: 784-256-128-10, 1 epoch": f"""
-            import mlpcore, pyarrow.parquet as pq
+            import mlpcore, os, pyarrow.parquet as pq
             from mlpcore.datasets import read_parquet
             t = pq.ParquetFile({paths['big']!r})
-            n = 0; parts = []
-            for b in t.iter_batches(batch_size=16384):
-                parts.append(b); n += b.num_rows
-                if n >= {in_memory_rows}: break
-            import pyarrow as pa
-            pq.write_table(pa.Table.from_batches(parts), "/tmp/_mlpcore_bench_sub.parquet")
+            groups = [g for g in range(t.metadata.num_row_groups)
+                      if sum(t.metadata.row_group(k).num_rows for k in range(g)) < {in_memory_rows}]
+            pq.write_table(t.read_row_groups(groups), "/tmp/_mlpcore_bench_sub.parquet")
+            del t
             X, y, _ = read_parquet("/tmp/_mlpcore_bench_sub.parquet", target="label")
+            os.remove("/tmp/_mlpcore_bench_sub.parquet")
             net = mlpcore.MLP([784, 256, 128, 10], seed=0)
             tr = mlpcore.Trainer(net, mlpcore.Adam(), batch_size=128, epochs=1, progress=False)
             tr.fit(X[:4096], y[:4096])
@@ -131,9 +131,13 @@ def main(argv=None):
     p.add_argument("--gb", type=float, default=4.0, help="size of the large Parquet file (GiB of float32)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--in-memory-rows", type=int, default=200_000)
+    p.add_argument("--threads", type=int, default=1, help="engine threads (the reader thread takes another core)")
     args = p.parse_args(argv)
+    os.environ["MLPCORE_BENCH_THREADS"] = str(args.threads)
+    print(f"engine threads: {args.threads}; load average before: {os.getloadavg()}", flush=True)
     paths = make_files(args.dir, args.gb)
     rows = bench(paths, args.repeat, args.in_memory_rows)
+    print(f"load average after: {os.getloadavg()}")
     print("\n| measurement | seconds (median) | samples/s | peak RSS (MB) |\n|---|---|---|---|")
     for name, m in rows:
         sps = f"{m['samples_per_s']:,.0f}" if "samples_per_s" in m else ""

@@ -8,9 +8,10 @@ import numbers
 
 import numpy as np
 
-#: Rows per slab when columns are stacked into rows: large enough that the Python loop over slabs is
-#: negligible, small enough that a slab (rows × features) stays in the CPU caches.
-_SLAB_ROWS = 256
+#: Bytes of output per slab when columns are stacked into rows: large enough that the Python loop over
+#: slabs costs nothing, small enough that a slab stays in the CPU's L2/L3 cache (measured: 784 uint8
+#: columns of 60k rows stack in 0.09 s with 4 MB slabs, 0.17 s with 0.8 MB).
+_SLAB_BYTES = 4 << 20
 
 #: A cell that reads as a number (what Python's float() accepts, without underscores).
 _NUMBER = r"^\s*[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf|infinity|nan)\s*$"
@@ -60,12 +61,13 @@ def feature_columns(names, t, path) -> list:
 
 def row_major(columns, dtype, out=None) -> np.ndarray:
     """Stack 1-D arrays (one per feature, equal lengths) into an (n, d) C-contiguous array of dtype,
-    slab by slab so both the reads and the writes stay cache friendly."""
+    slab by slab, converting as it goes, so reads and writes stay cache friendly."""
     n, d = len(columns[0]), len(columns)
     if out is None:
         out = np.empty((n, d), dtype=dtype)
-    for r in range(0, n, _SLAB_ROWS):
-        out[r:r + _SLAB_ROWS] = np.stack([c[r:r + _SLAB_ROWS] for c in columns], axis=1)
+    step = max(64, _SLAB_BYTES // (d * out.itemsize))
+    for r in range(0, n, step):
+        np.stack([c[r:r + step] for c in columns], axis=1, out=out[r:r + step], casting="unsafe")
     return out
 
 
@@ -81,31 +83,32 @@ def check_feature_types(schema, cols, path) -> None:
 
 
 def features(batch, cols, dtype, path, place, out=None) -> np.ndarray:
-    """(n, len(cols)) features of a RecordBatch, checked: numeric, no nulls, finite. ``place(i)`` names
-    row i of the batch ("line 12" or "row 12") in error messages."""
+    """(n, len(cols)) features of a RecordBatch or Table, checked: numeric, no nulls, finite.
+    ``place(i)`` names row i of the batch ("line 12" or "row 12") in error messages. Columns are
+    taken as NumPy views (no Arrow cast); the dtype conversion happens while stacking them into rows."""
     pa = pyarrow()
     import pyarrow.compute as pc
 
     check_feature_types(batch.schema, cols, path)
-    arrays = []
+    arrays, floating = [], False
     for j in cols:
         col = batch.column(j)
-        name = batch.schema.field(j).name
         if col.null_count:
             i = int(pc.index(col.is_null(), True).as_py())
+            name = batch.schema.field(j).name
             raise ValueError(f"{path}, {place(i)}, column {name!r} (column {j + 1}): empty cell (null)")
-        if col.type != dtype:
-            col = col.cast(pa.from_numpy_dtype(dtype), safe=False)
-        arr = col.to_numpy(zero_copy_only=False)
-        arrays.append(arr)
-    X = row_major(arrays, dtype, out)
-    finite = np.isfinite(X)
-    if not finite.all():
-        i, k = np.argwhere(~finite)[0]
-        j = cols[k]
-        raw = batch.column(j)[int(i)].as_py()
-        raise ValueError(f"{path}, {place(int(i))}, column {batch.schema.field(j).name!r} (column {j + 1}): "
-                         f"{raw!r} is not a finite {np.dtype(dtype).name} number")
+        floating = floating or pa.types.is_floating(col.type)
+        arrays.append(col.to_numpy(zero_copy_only=False))
+    with np.errstate(over="ignore"):  # float64 beyond float32 becomes inf, reported below
+        X = row_major(arrays, dtype, out)
+    if floating:  # integers are always finite in float32/float64
+        finite = np.isfinite(X)
+        if not finite.all():
+            i, k = np.argwhere(~finite)[0]
+            j = cols[k]
+            raw = batch.column(j)[int(i)].as_py()
+            raise ValueError(f"{path}, {place(int(i))}, column {batch.schema.field(j).name!r} (column {j + 1}): "
+                             f"{raw!r} is not a finite {np.dtype(dtype).name} number")
     return X
 
 
