@@ -20,7 +20,6 @@ never share a batch in that epoch. A source that fits in one window is trained e
 from __future__ import annotations
 
 import queue
-import signal
 import threading
 import time
 
@@ -234,13 +233,16 @@ def evaluate_source(trainer, source, *, buffer_bytes=DEFAULT_BUFFER_BYTES, order
         weight_sum += weight
         correct, counted = correct + c, counted + k
         moments.add(t)
+    return _loss_and_metric(trainer, loss_sum, weight_sum, correct, counted, moments)
+
+
+def _loss_and_metric(trainer, loss_sum, weight_sum, correct, counted, moments):
+    """(weighted mean loss, accuracy or R²) from sums over the chunks or windows of a stream."""
     loss = loss_sum / weight_sum if weight_sum else float("nan")
     if trainer.loss == "mse":
         sst = moments.sst
-        metric = 1.0 - loss * moments.n * moments.mean.size / sst if sst > 0 else float("nan")
-    else:
-        metric = correct / counted if counted else float("nan")
-    return loss, metric
+        return loss, (1.0 - loss * moments.n * moments.mean.size / sst if sst > 0 else float("nan"))
+    return loss, (correct / counted if counted else float("nan"))
 
 
 def fit_source(trainer, data, target=-1, *, shuffle_buffer=None, queue_size=2, buffer_bytes=None):
@@ -263,7 +265,7 @@ def fit_source(trainer, data, target=-1, *, shuffle_buffer=None, queue_size=2, b
     -------
     History
     """
-    from .train import History, NonFiniteLossError, _monitored
+    from .train import History, NonFiniteLossError, _AfterEpoch
 
     net = trainer.net
     source = as_source(data, target, dtype=net.dtype)
@@ -288,8 +290,7 @@ def fit_source(trainer, data, target=-1, *, shuffle_buffer=None, queue_size=2, b
     prepare = _preparer(trainer)
     history = History(metric=trainer._metric_name())
     key = history.metric_key
-    es = trainer.early_stopping
-    best_value, best_params, wait = None, None, 0
+    after_epoch = _AfterEpoch(trainer, history)
     moments = _Moments()
     bar = _StreamBar(trainer.epochs, source.num_rows) if trainer.progress and trainer.epochs else None
     trainer._stop_requested = False
@@ -338,44 +339,24 @@ def fit_source(trainer, data, target=-1, *, shuffle_buffer=None, queue_size=2, b
                 history.interrupted = True
                 break
             trainer.epoch += 1
-            loss = loss_sum / weight_sum if weight_sum else float("nan")
-            if trainer.loss == "mse":
-                sst = moments.sst
-                train_metric = 1.0 - loss * moments.n * moments.mean.size / sst if sst > 0 else float("nan")
-            else:
-                train_metric = correct / counted if counted else float("nan")
+            loss, train_metric = _loss_and_metric(trainer, loss_sum, weight_sum, correct, counted, moments)
             val_loss = val_metric = float("nan")
             if val_source is not None:
                 val_loss, val_metric = evaluate_source(trainer, val_source, order=val_order)
             logs = {"epoch": trainer.epoch, "loss": loss, f"train_{key}": train_metric, "val_loss": val_loss,
                     f"val_{key}": val_metric, "lr": lr, "seconds": time.perf_counter() - t0, "rows": rows}
-            history._append(logs)
-            trainer.lr_schedule.update(logs)
             if bar is not None:
                 bar.epoch(logs, key, rows)
-            stop = any(bool(cb(trainer, logs)) for cb in trainer.callbacks)
-            if es is not None:
-                value, better = _monitored(logs, es.monitor)
-                if best_value is None or better(value, best_value, es.min_delta):
-                    best_value, wait, history.best_epoch = value, 0, trainer.epoch
-                    if es.restore_best:
-                        best_params = net.parameters.copy()
-                else:
-                    wait += 1
-                    if wait >= es.patience:
-                        history.stopped_early = stop = True
-            if stop or trainer._stop_requested:
+            if after_epoch(logs) or trainer._stop_requested:
                 history.interrupted = history.interrupted or trainer._stop_requested
                 break
     finally:
         if reader is not None:
             reader.close()
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        trainer._restore_sigint(previous)
         if bar is not None:
             bar.close()
-    if es is not None and es.restore_best and best_params is not None:
-        net.parameters[...] = best_params
+    after_epoch.restore_best()
     return history
 
 

@@ -248,6 +248,37 @@ class History:
         os.replace(tmp, path)
 
 
+class _AfterEpoch:
+    """What follows every epoch, in memory and streamed: record the logs, step the schedule, call the
+    callbacks, track early stopping. Calling it with an epoch's logs says whether to stop."""
+
+    def __init__(self, trainer, history):
+        self.trainer, self.history = trainer, history
+        self.best_value, self.best_params, self.wait = None, None, 0
+
+    def __call__(self, logs) -> bool:
+        trainer, history, es = self.trainer, self.history, self.trainer.early_stopping
+        history._append(logs)
+        trainer.lr_schedule.update(logs)
+        stop = any(bool(cb(trainer, logs)) for cb in trainer.callbacks)
+        if es is not None:
+            value, better = _monitored(logs, es.monitor)
+            if self.best_value is None or better(value, self.best_value, es.min_delta):
+                self.best_value, self.wait, history.best_epoch = value, 0, trainer.epoch
+                if es.restore_best:
+                    self.best_params = trainer.net.parameters.copy()
+            else:
+                self.wait += 1
+                if self.wait >= es.patience:
+                    history.stopped_early = stop = True
+        return stop
+
+    def restore_best(self) -> None:
+        es = self.trainer.early_stopping
+        if es is not None and es.restore_best and self.best_params is not None:
+            self.trainer.net.parameters[...] = self.best_params
+
+
 # -- the trainer ----------------------------------------------------------------------------------------
 class Trainer:
     """Mini-batch training of an :class:`MLP`, whole epochs at a time in the C++ engine.
@@ -430,6 +461,11 @@ class Trainer:
         except ValueError:
             return None
 
+    @staticmethod
+    def _restore_sigint(previous) -> None:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
     def fit(self, X, y=None, sample_weight=None, **stream) -> History:
         """Train for ``epochs`` epochs (or until early stopping, a callback, or Ctrl-C).
 
@@ -474,8 +510,7 @@ class Trainer:
         loss_enum = LOSSES[self.loss]
         history = History(metric=self._metric_name())
         key = history.metric_key
-        es = self.early_stopping
-        best_value, best_params, wait = None, None, 0
+        after_epoch = _AfterEpoch(self, history)
         bar = self._progress_bar()
         self._stop_requested = False
         previous = self._install_sigint()
@@ -509,32 +544,17 @@ class Trainer:
                     val_loss, val_metric = self._evaluate_prepared(Xv, tv, wv, sst_val)
                 logs = {"epoch": self.epoch, "loss": res.loss, f"train_{key}": train_metric, "val_loss": val_loss,
                         f"val_{key}": val_metric, "lr": lr, "seconds": time.perf_counter() - t0}
-                history._append(logs)
-                self.lr_schedule.update(logs)
                 if bar is not None:
                     bar.advance(logs, key)
-                stop = any(bool(cb(self, logs)) for cb in self.callbacks)
-                if es is not None:
-                    value, better = _monitored(logs, es.monitor)
-                    if best_value is None or better(value, best_value, es.min_delta):
-                        best_value, wait, history.best_epoch = value, 0, self.epoch
-                        if es.restore_best:
-                            best_params = self.net.parameters.copy()
-                    else:
-                        wait += 1
-                        if wait >= es.patience:
-                            history.stopped_early = True
-                            stop = True
+                stop = after_epoch(logs)
                 if stop or self._stop_requested:
                     history.interrupted = history.interrupted or self._stop_requested
                     break
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+            self._restore_sigint(previous)
             if bar is not None:
                 bar.close()
-        if es is not None and es.restore_best and best_params is not None:
-            self.net.parameters[...] = best_params
+        after_epoch.restore_best()
         return history
 
     def _should_stop(self) -> bool:
