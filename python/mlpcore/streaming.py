@@ -72,26 +72,39 @@ class _Reader:
     def _run(self):
         source, order, prepare, window_rows, batch_size = self._args
         try:
+            # A source that knows its largest chunk writes each chunk straight into the window's
+            # buffer (one copy per row: Arrow columns -> rows); other chunks are concatenated.
+            direct = order is not None and bool(getattr(source, "max_chunk_rows", None))
+            buf = (np.empty((window_rows + source.max_chunk_rows, prepare.n_inputs), dtype=prepare.dtype)
+                   if direct else None)
+            items = iter(order) if direct else iter(source.chunks(order))
             parts, rows = [], 0
-            for chunk in source.chunks(order):
+            for item in items:
                 if self._stop.is_set():
                     return
-                X, t, w = prepare(chunk)
+                X, t, w = prepare(source.chunk(int(item), out=buf[rows:]) if direct else item)
                 if X.shape[0] == 0:
                     continue
                 parts.append((X, t, w))
                 rows += X.shape[0]
                 if rows >= window_rows:
-                    X, t, w = (_concat(parts, k) for k in range(3))
+                    X = buf[:rows] if direct else _concat(parts, 0)
+                    t, w = _concat(parts, 1), _concat(parts, 2)
                     keep = rows % batch_size  # whole batches now, the rest goes on with the next chunks
                     cut = rows - keep
                     if not self._put(_Window(X[:cut], t[:cut], None if w is None else w[:cut], False)):
                         return
-                    parts = [(X[cut:], t[cut:], None if w is None else w[cut:])] if keep else []
+                    if direct:  # a fresh buffer: the queued window still uses the old one
+                        buf = np.empty_like(buf)
+                        buf[:keep] = X[cut:]
+                        X = buf[:keep]
+                    else:
+                        X = X[cut:]
+                    parts = [(X, t[cut:], None if w is None else w[cut:])] if keep else []
                     rows = keep
             if parts:
-                X, t, w = (_concat(parts, k) for k in range(3))
-                self._put(_Window(X, t, w, True))
+                X = buf[:rows] if direct else _concat(parts, 0)
+                self._put(_Window(X, _concat(parts, 1), _concat(parts, 2), True))
             self._put(_SENTINEL)
         except BaseException as exc:  # handed to the main thread, raised there
             self._put(exc)
@@ -180,6 +193,7 @@ def _preparer(trainer):
         t = trainer._encode(y, X.shape[0])
         return X, t, as_weights(w, net.dtype, X.shape[0])
 
+    prepare.n_inputs, prepare.dtype = net.n_inputs, net.dtype
     return prepare
 
 
@@ -209,8 +223,8 @@ def _set_classes(trainer, source):
     net.classes = uniq
 
 
-def _window_rows(source, buffer_bytes, batch_size, itemsize):
-    width = max(source.n_features, 1) * itemsize
+def _window_rows(n_features, buffer_bytes, batch_size, itemsize):
+    width = n_features * itemsize
     rows = max(int(buffer_bytes // width), batch_size)
     return rows - rows % batch_size or batch_size
 
@@ -276,7 +290,7 @@ def fit_source(trainer, data, target=-1, *, shuffle_buffer=None, queue_size=2, b
     if shuffle_buffer is not None:
         window = max(check_number(shuffle_buffer, "shuffle_buffer", low=1, integer=True) // bs, 1) * bs
     else:
-        window = _window_rows(source, buffer_bytes or DEFAULT_BUFFER_BYTES, bs, net.dtype.itemsize)
+        window = _window_rows(net.n_inputs, buffer_bytes or DEFAULT_BUFFER_BYTES, bs, net.dtype.itemsize)
     held_out = set() if trainer.validation_data is not None else _held_out(source, trainer.validation_split,
                                                                             trainer.seed)
     val_source, val_order = None, None

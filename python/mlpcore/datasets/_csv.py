@@ -42,8 +42,8 @@ def _skipped(row, comment) -> bool:
 class CsvFile:
     """One delimited text file: its column names and its data blocks.
 
-    Parameters mirror :func:`mlpcore.datasets.read_csv`. Raises ValueError for an empty file, a header
-    without data is found by the reader (it needs the blocks).
+    Parameters mirror :func:`mlpcore.datasets.read_csv`. Raises ValueError for an empty file (a header
+    without data rows is found while reading the blocks).
     """
 
     def __init__(self, path, header="auto", delimiter=",", comment="#", block_bytes=None):

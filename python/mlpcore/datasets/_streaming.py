@@ -32,7 +32,12 @@ class Source:
     def __len__(self) -> int:
         raise NotImplementedError
 
-    def chunk(self, i):
+    #: Rows of the largest chunk, when known without reading; then :meth:`chunk` can write X into a
+    #: caller's buffer (``out``, at least that many rows), saving a copy.
+    max_chunk_rows = None
+
+    def chunk(self, i, out=None):
+        """Chunk ``i`` as ``(X, y, w)``; X is written into ``out[:rows]`` when ``out`` is given."""
         raise NotImplementedError
 
     def __iter__(self):
@@ -77,20 +82,24 @@ class _ArrowSource(Source):
         self.feature_names = [self.names[j] for j in self.cols]
         self.num_rows = sum(f.num_rows for f in self.files)
         self._index = []  # (file, piece, first row of the piece in its file)
+        sizes = []
         for k, f in enumerate(self.files):
             start = 0
             for piece, rows in enumerate(self._piece_rows(f)):
                 self._index.append((k, piece, start))
+                sizes.append(rows)
                 start += rows
+        self.max_chunk_rows = max(sizes)
 
     def __len__(self):
         return len(self._index)
 
-    def chunk(self, i):
+    def chunk(self, i, out=None):
         k, piece, start = self._index[i]
         f = self.files[k]
         batch = self._read_piece(f, piece)
-        X = _columns.features(batch, self.cols, self.dtype, f.path, lambda r: f"row {start + r + 1}")
+        X = _columns.features(batch, self.cols, self.dtype, f.path, lambda r: f"row {start + r + 1}",
+                              None if out is None else out[:batch.num_rows])
         y = None
         if self.t is not None:
             y = _columns.target(batch.column(self.t), self.names[self.t], f.path, lambda r: f"row {start + r + 1}")
@@ -182,7 +191,7 @@ class CsvSource(Source):
     def __len__(self):
         return len(self.file._table)
 
-    def chunk(self, i):
+    def chunk(self, i, out=None):
         block, line = self.file._raw(i)
         X, y = self.file.parse(i, block, line, self.cols, self.t, self.dtype)
         if y is not None:
@@ -209,14 +218,19 @@ class NpySource(Source):
             raise ValueError(f"{path} has {self.X.shape[0]} rows but {labels_path} has shape {self.y.shape}")
         self.chunk_rows = check_number(chunk_rows, "chunk_rows", low=1, integer=True)
         self.num_rows = self.X.shape[0]
+        self.max_chunk_rows = min(self.chunk_rows, self.num_rows)
         self.feature_names = [f"x{j}" for j in range(int(np.prod(self.X.shape[1:])))]
 
     def __len__(self):
         return -(-self.num_rows // self.chunk_rows)
 
-    def chunk(self, i):
+    def chunk(self, i, out=None):
         lo, hi = i * self.chunk_rows, min((i + 1) * self.chunk_rows, self.num_rows)
-        X = np.ascontiguousarray(self.X[lo:hi].reshape(hi - lo, -1), dtype=self.dtype)
+        if out is None:
+            X = np.ascontiguousarray(self.X[lo:hi].reshape(hi - lo, -1), dtype=self.dtype)
+        else:
+            X = out[:hi - lo]
+            np.copyto(X, self.X[lo:hi].reshape(hi - lo, -1), casting="unsafe")
         finite = np.isfinite(X)
         if not finite.all():
             r, j = np.argwhere(~finite)[0]
@@ -243,7 +257,7 @@ class ArraySource(Source):
     def __len__(self):
         return len(self._chunks)
 
-    def chunk(self, i):
+    def chunk(self, i, out=None):
         return _tuple(self._chunks[i], self.dtype, i)
 
 
@@ -253,6 +267,7 @@ class Subset(Source):
     def __init__(self, source, indices):
         self.source, self.indices = source, [int(i) for i in indices]
         self.dtype, self.feature_names = source.dtype, source.feature_names
+        self.max_chunk_rows = source.max_chunk_rows
 
     @staticmethod
     def split(source, fraction, seed):
@@ -269,8 +284,8 @@ class Subset(Source):
     def __len__(self):
         return len(self.indices)
 
-    def chunk(self, i):
-        return self.source.chunk(self.indices[i])
+    def chunk(self, i, out=None):
+        return self.source.chunk(self.indices[i], out)
 
     def targets(self):
         if isinstance(self.source, ParquetSource):
