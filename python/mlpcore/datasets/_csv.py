@@ -219,14 +219,48 @@ class CsvFile:
             row -= rows or 0
         return f"data row {row + 1}"
 
-    def count_lines(self) -> int:
-        """Newlines after the header, plus one: an upper bound on the data rows."""
-        n = 1
+    def count_lines(self):
+        """(newlines after the header plus one, whether a line may be a comment): an upper bound on
+        the data rows, and whether the fast path can skip the comment check."""
+        n, commented = 1, False
+        mark = self.comment.encode() if self.comment else None
         with open(self.path, "rb") as f:
             f.seek(self.data_offset)
             while chunk := f.read(1 << 22):
                 n += chunk.count(b"\n")
-        return n
+                commented = commented or bool(mark and mark in chunk)
+        return n, commented
+
+    def read_fast(self, cols, t, dtype, out):
+        """The whole data in one pass of Arrow's streaming CSV reader (parsing ahead on all cores)
+        into ``out``; returns (rows, target chunks). Any problem raises: the caller then reads the
+        file block by block, which names the line of the problem."""
+        pa = _columns.pyarrow()
+        import pyarrow.csv as pcsv
+
+        names = [f"c{j}" for j in range(len(self.names))]
+        types = {names[j]: pa.from_numpy_dtype(dtype) for j in cols}
+        if t is not None:
+            types[names[t]] = pa.string()
+        stream = pa.OSFile(os.fspath(self.path))
+        stream.seek(self.data_offset)
+        reader = pcsv.open_csv(
+            stream, read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20),
+            parse_options=pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
+                                                quoted_strings_can_be_null=True))
+        n, y_parts = 0, []
+        for batch in reader:
+            if n + batch.num_rows > len(out):
+                raise ValueError("more rows than lines")
+            _columns.features(batch, cols, dtype, self.path, str, out[n:n + batch.num_rows])
+            if t is not None:
+                column = batch.column(t)
+                if column.null_count:
+                    raise ValueError("empty target")
+                y_parts.append(column)
+            n += batch.num_rows
+        return n, y_parts
 
     def targets(self, y_parts, t):
         """Targets of the whole file, through :func:`_columns.target` (lines named by the table)."""

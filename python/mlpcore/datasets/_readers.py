@@ -66,18 +66,25 @@ def read_csv(path, target=-1, *, header="auto", delimiter=",", comment="#", dtyp
     f = CsvFile(path, header, delimiter, comment)
     t = _columns.target_index(target, f.names, path)
     cols = _columns.feature_columns(f.names, t, path)
-    X = np.empty((f.count_lines(), len(cols)), dtype=dtype)
-    n, y_parts = 0, []
-    for index, block, line in f.blocks():
-        Xb, yb = f.parse(index, block, line, cols, t, dtype, out=X[n:])
-        n += len(Xb)
-        if yb is not None:
-            y_parts += yb.chunks
+    n_lines, commented = f.count_lines()
+    X = np.empty((n_lines, len(cols)), dtype=dtype)
+    try:  # the fast path: one streaming Arrow reader over the file
+        if commented:
+            raise ValueError("comment lines")
+        n, y_parts = f.read_fast(cols, t, dtype, X)
+        y = None if t is None or n == 0 else f.targets(y_parts, t)
+    except (ValueError, _columns.pyarrow().ArrowInvalid):
+        n, y, y_parts = 0, None, []  # block by block, naming the line of any problem
+        for index, block, line in f.blocks():
+            Xb, yb = f.parse(index, block, line, cols, t, dtype, out=X[n:])
+            n += len(Xb)
+            if yb is not None:
+                y_parts += yb.chunks
+        y = None if t is None or n == 0 else f.targets(y_parts, t)
     if n == 0:
         raise ValueError(f"{path}: the file has a header but no data rows" if f.has_header
                          else f"{path}: the file is empty (no header, no data rows)")
     X.resize((n, len(cols)), refcheck=False)  # gives back the rows counted for blank/comment lines
-    y = None if t is None else f.targets(y_parts, t)
     return X, y, [f.names[j] for j in cols]
 
 
