@@ -405,12 +405,16 @@ class MLP:
         name, X, t, w = self._batch(X, y, loss, sample_weight)
         return self._net.train_step(X, t, w, LOSSES[name], optimizer._engine(self._net.dtype))
 
-    def _train_block(self, X, t, w, loss, optimizer, batch_size, shuffle, seed, epoch, should_stop, check_finite):
+    def _train_block(self, X, t, w, loss, optimizer, batch_size, shuffle, seed, epoch, should_stop, check_finite,
+                     check_interval=0.005):
         """One pass of the engine's epoch loop (GIL released) over prepared arrays: X C-contiguous
         in the model's dtype, t encoded targets, w weights or None, loss a loss name. The order of
-        the rows depends only on (seed, epoch) when shuffling. Returns the engine's EpochResult."""
+        the rows depends only on (seed, epoch) when shuffling. Between batches, at most every
+        ``check_interval`` seconds, the loop takes the GIL to look for Ctrl-C and ask
+        ``should_stop``. Returns the engine's EpochResult."""
         return self._net.train_epoch(X, t, w, LOSSES[loss], optimizer._engine(self._net.dtype), batch_size,
-                                     shuffle, seed, epoch, should_stop, check_finite=check_finite)
+                                     shuffle, seed, epoch, should_stop, check_finite=check_finite,
+                                     check_interval=check_interval)
 
     def _evaluate_block(self, X, t, w, loss):
         """(mean loss, correct, counted) of prepared arrays, as :meth:`_train_block` takes them."""

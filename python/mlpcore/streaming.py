@@ -32,6 +32,10 @@ __all__ = ["fit_source", "evaluate_source", "DEFAULT_BUFFER_BYTES"]
 
 #: Default bytes of features per window (the shuffle buffer): 64 MiB is 21k rows of 784 float32.
 DEFAULT_BUFFER_BYTES = 64 << 20
+#: Seconds between the engine's Ctrl-C checks while streaming. Each check takes the GIL, which the
+#: reader thread holds while it converts chunks; at the in-memory 5 ms the engine waited for it about
+#: half the time (784-256-128-10: 105k samples/s alone, 32-48k beside a busy Python thread).
+_CHECK_INTERVAL = 0.1
 _SENTINEL = object()
 
 
@@ -331,7 +335,7 @@ def fit_source(trainer, data, target=-1, *, shuffle_buffer=None, queue_size=2, b
                 # is the in-memory epoch's order.
                 res = net._train_block(win.X, win.t, win.w, trainer.loss, trainer.optimizer, bs, trainer.shuffle,
                                        trainer.seed, trainer.epoch + (k << 20), trainer._should_stop,
-                                       check_finite=fit_epoch == 0)
+                                       check_finite=fit_epoch == 0, check_interval=_CHECK_INTERVAL)
                 if res.non_finite:
                     net.parameters[...] = snapshot
                     raise NonFiniteLossError(
