@@ -3,6 +3,7 @@ dtype once, here, so the engine's hot calls never copy."""
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
@@ -101,3 +102,18 @@ def as_rng(seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(check_number(seed, "seed", low=0, integer=True))
+
+
+def is_stream(data) -> bool:
+    """Whether Trainer.fit should stream ``data`` (a path, a Source, or an iterable of chunks) rather
+    than take it as an in-memory array."""
+    if isinstance(data, (str, os.PathLike)) or (callable(getattr(data, "chunk", None))
+                                                and callable(getattr(data, "chunks", None))):
+        return True  # a path or a source of mlpcore.datasets
+    if isinstance(data, np.ndarray) or hasattr(data, "__array__") or hasattr(data, "__array_interface__"):
+        return False
+    if isinstance(data, tuple) and len(data) == 2 and all(isinstance(p, (str, os.PathLike)) for p in data):
+        return True
+    if isinstance(data, list):
+        return bool(data) and isinstance(data[0], tuple)
+    return callable(data) or (hasattr(data, "__iter__") and not isinstance(data, (list, tuple)))

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import as_matrix, as_weights, check_number
+from ._checks import is_stream as _is_stream
 from .metrics import _positions
-from .datasets._streaming import is_stream as _is_stream
 from .model import LOSSES, MLP, _choice
 
 __all__ = [

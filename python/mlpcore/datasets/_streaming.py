@@ -367,17 +367,3 @@ def as_source(data, target=-1, *, dtype=np.float32, **options):
     if callable(data) or hasattr(data, "__iter__"):
         return IterableSource(data, dtype=dtype)
     raise TypeError(f"cannot stream data of type {type(data).__name__}")
-
-
-def is_stream(data) -> bool:
-    """Whether Trainer.fit should stream ``data`` (a path, a Source, or an iterable of chunks) rather
-    than take it as an in-memory array."""
-    if isinstance(data, (Source, str, os.PathLike)):
-        return True
-    if isinstance(data, np.ndarray) or hasattr(data, "__array__") or hasattr(data, "__array_interface__"):
-        return False
-    if isinstance(data, tuple) and len(data) == 2 and all(isinstance(p, (str, os.PathLike)) for p in data):
-        return True
-    if isinstance(data, list):
-        return bool(data) and isinstance(data[0], tuple)
-    return callable(data) or (hasattr(data, "__iter__") and not isinstance(data, (list, tuple)))
