@@ -87,14 +87,12 @@ def features(batch, cols, dtype, path, place, out=None) -> np.ndarray:
     ``place(i)`` names row i of the batch ("line 12" or "row 12") in error messages. Columns are
     taken as NumPy views (no Arrow cast); the dtype conversion happens while stacking them into rows."""
     pa = pyarrow()
-    import pyarrow.compute as pc
-
     check_feature_types(batch.schema, cols, path)
     arrays, floating = [], False
     for j in cols:
         col = batch.column(j)
         if col.null_count:
-            i = int(pc.index(col.is_null(), True).as_py())
+            i = _first_null(col)
             name = batch.schema.field(j).name
             raise ValueError(f"{path}, {place(i)}, column {name!r} (column {j + 1}): empty cell (null)")
         floating = floating or pa.types.is_floating(col.type)
@@ -112,6 +110,13 @@ def features(batch, cols, dtype, path, place, out=None) -> np.ndarray:
     return X
 
 
+def _first_null(column) -> int:
+    """Index of the first null of an Arrow array (error path only: pyarrow.compute is slow to import)."""
+    import pyarrow.compute as pc
+
+    return int(pc.index(column.is_null(), True).as_py())
+
+
 def _number_mask(strings):
     import pyarrow.compute as pc
 
@@ -123,14 +128,11 @@ def target(column, name, path, place) -> np.ndarray:
     float64 when every value is a number, else text labels (str). Nulls, non-finite numbers and
     columns mixing numbers with text are errors that name the first bad place."""
     pa = pyarrow()
-    import pyarrow.compute as pc
-
     where = f"column {name!r}"
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if column.null_count:
-        i = int(pc.index(column.is_null(), True).as_py())
-        raise ValueError(f"{path}, {place(i)}, {where}: empty target cell")
+        raise ValueError(f"{path}, {place(_first_null(column))}, {where}: empty target cell")
     kind = column.type
     if pa.types.is_dictionary(kind):
         column, kind = column.cast(kind.value_type), kind.value_type
@@ -148,9 +150,9 @@ def target(column, name, path, place) -> np.ndarray:
             values = column.cast(pa.float64()).to_numpy()
             cells = column
     elif pa.types.is_integer(kind) or pa.types.is_boolean(kind):
-        return column.cast(pa.int64()).to_numpy()
+        return column.to_numpy(zero_copy_only=False).astype(np.int64)
     elif pa.types.is_floating(kind):
-        values = column.cast(pa.float64()).to_numpy()
+        values = column.to_numpy(zero_copy_only=False).astype(np.float64)
         cells = None
     else:
         raise ValueError(f"{path}, {where}: targets of type {kind} are not supported (numbers or text)")
