@@ -62,6 +62,12 @@ def test_unshuffled_stream_equals_in_memory_for_any_chunking(tmp_path):
     net, _ = fit(NpySource(tmp_path / "X.npy", tmp_path / "y.npy", chunk_rows=256), shuffle=False,
                  shuffle_buffer=640)
     np.testing.assert_array_equal(net.parameters, ref.parameters)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for k, start in enumerate(range(0, len(X), 700)):  # a folder of files, read in name order
+        write_parquet(folder / f"part-{k}.parquet", X[start:start + 700], y[start:start + 700], 256)
+    net, _ = fit(str(folder), "label", shuffle=False, shuffle_buffer=384)
+    np.testing.assert_array_equal(net.parameters, ref.parameters)
 
 
 def test_csv_stream_and_generators(tmp_path):

@@ -35,8 +35,8 @@ def estimated_bytes(d) -> int:
 def should_stream(d) -> bool:
     """Stream when asked, or (``data.stream = auto``) when the data would take more than a third of
     the available memory (the in-memory path holds the data about three times: read, split, train)."""
-    if d.source not in STREAMABLE or d.stream == "no":
-        return False
+    if d.source not in STREAMABLE or d.stream == "no" or not d.path or not os.path.exists(d.path):
+        return False  # the in-memory loader reports a missing path or file
     if d.stream == "yes" or os.path.isdir(d.path):
         return True
     return estimated_bytes(d) * 3 > available_memory()
