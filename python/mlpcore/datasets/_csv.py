@@ -239,9 +239,7 @@ class CsvFile:
         import pyarrow.csv as pcsv
 
         names = [f"c{j}" for j in range(len(self.names))]
-        types = {names[j]: pa.from_numpy_dtype(dtype) for j in cols}
-        if t is not None:
-            types[names[t]] = pa.string()
+        types = {names[j]: pa.from_numpy_dtype(dtype) for j in cols}  # the target's type is inferred
         stream = pa.OSFile(os.fspath(self.path))
         stream.seek(self.data_offset)
         reader = pcsv.open_csv(
@@ -256,8 +254,10 @@ class CsvFile:
             _columns.features(batch, cols, dtype, self.path, str, out[n:n + batch.num_rows])
             if t is not None:
                 column = batch.column(t)
-                if column.null_count:
-                    raise ValueError("empty target")
+                kind = column.type
+                if column.null_count or not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                                             or pa.types.is_string(kind)):
+                    raise ValueError("empty target or one read as neither numbers nor text")
                 y_parts.append(column)
             n += batch.num_rows
         return n, y_parts
@@ -265,5 +265,5 @@ class CsvFile:
     def targets(self, y_parts, t):
         """Targets of the whole file, through :func:`_columns.target` (lines named by the table)."""
         pa = _columns.pyarrow()
-        column = pa.chunked_array(y_parts, type=pa.string())
+        column = pa.chunked_array(y_parts) if y_parts else pa.chunked_array([], type=pa.string())
         return _columns.target(column, self.names[t], self.path, self.line_of)
