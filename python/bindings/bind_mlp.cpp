@@ -109,10 +109,11 @@ void bind_one(py::module_& m, const char* name) {
       }, py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"), py::arg("optimizer"))
       .def("train_epoch", [](Self& s, const XRef<S>& X, const py::array& y, const py::object& w, Loss loss,
                              Optimizer<S>& opt, Index batch_size, bool shuffle, std::uint64_t seed, std::uint64_t epoch,
-                             const py::object& should_stop, bool check_finite) {
+                             const py::object& should_stop, bool check_finite, double check_interval) {
         const TargetView<S> t = target_view<S>(y);
         const S* wp = weight_ptr<S>(w, t.rows);
-        const EpochOptions o = epoch_options(batch_size, shuffle, seed, epoch, check_finite);
+        EpochOptions o = epoch_options(batch_size, shuffle, seed, epoch, check_finite);
+        o.check_interval = check_interval;  // seconds between GIL-taking Ctrl-C checks
         std::vector<Index> order;
         std::unique_ptr<py::error_already_set> pending;  // created only with the GIL held
         // Called between batches, every few ms, with the GIL released.
@@ -126,7 +127,7 @@ void bind_one(py::module_& m, const char* name) {
         return r;
       }, py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"), py::arg("optimizer"),
          py::arg("batch_size"), py::arg("shuffle"), py::arg("seed"), py::arg("epoch"), py::arg("should_stop") = py::none(),
-         py::arg("check_finite") = true)
+         py::arg("check_finite") = true, py::arg("check_interval") = EpochOptions{}.check_interval)
       .def("set_input_scaling", [](Self& s, std::vector<double> mean, std::vector<double> scale) {
         s.net.set_input_scaling(mean, scale);
       })

@@ -3,6 +3,7 @@ dtype once, here, so the engine's hot calls never copy."""
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
@@ -94,3 +95,25 @@ def check_number(value, name: str, *, low=None, high=None, low_open=False, high_
     if high is not None and (v > high or (high_open and v == high)):
         raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
     return int(value) if integer else v
+
+
+def as_rng(seed) -> np.random.Generator:
+    """A NumPy Generator: the one given, or ``default_rng(seed)`` for an int seed >= 0."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(check_number(seed, "seed", low=0, integer=True))
+
+
+def is_stream(data) -> bool:
+    """Whether Trainer.fit should stream ``data`` (a path, a Source, or an iterable of chunks) rather
+    than take it as an in-memory array."""
+    if isinstance(data, (str, os.PathLike)) or (callable(getattr(data, "chunk", None))
+                                                and callable(getattr(data, "chunks", None))):
+        return True  # a path or a source of mlpcore.datasets
+    if isinstance(data, np.ndarray) or hasattr(data, "__array__") or hasattr(data, "__array_interface__"):
+        return False
+    if isinstance(data, tuple) and len(data) == 2 and all(isinstance(p, (str, os.PathLike)) for p in data):
+        return True
+    if isinstance(data, list):
+        return bool(data) and isinstance(data[0], tuple)
+    return callable(data) or (hasattr(data, "__iter__") and not isinstance(data, (list, tuple)))

@@ -144,7 +144,7 @@ class _Mlp(Generic[_A, _O]):
     def train_epoch(self, X: _A, y: np.ndarray, sample_weight: _A | None, loss: Loss,
                     optimizer: _O, batch_size: SupportsInt, shuffle: bool, seed: SupportsInt,
                     epoch: SupportsInt, should_stop: Callable[[], bool] | None = None,
-                    check_finite: bool = True) -> EpochResult: ...
+                    check_finite: bool = True, check_interval: SupportsFloat = 0.005) -> EpochResult: ...
     def validate_epoch(self, X: _A, y: np.ndarray, sample_weight: _A | None, loss: Loss,
                        batch_size: SupportsInt) -> None:
         """train_epoch's checks of its inputs, without training (raises ValueError)."""

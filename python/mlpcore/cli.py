@@ -18,11 +18,11 @@ import time
 import numpy as np
 
 from .metrics import confusion_counts
-from ._files import atomic_write, write_text
+from ._files import atomic_write
+from ._run import RUN_FILES, _json_default, exit_code, planned_files, write_run
 from ._rundir import OutputInTheWay, RunDir
-from .config import ConfigError, RunConfig, dump_config, field_docs, from_dict, load_config, parse_value
+from .config import DATA_SOURCES, ConfigError, RunConfig, field_docs, from_dict, load_config, parse_value
 
-RUN_FILES = ("model.safetensors", "config.toml", "history.csv", "history.json", "metrics.json")
 
 
 class UsageError(Exception):
@@ -70,9 +70,13 @@ def load_data(d):
         if not os.path.exists(d.path):
             raise FileNotFoundError(f"data file not found: {d.path}")
         info["name"] = f"{d.source} file {d.path}"
-        if d.source == "csv":
+        if d.source in ("csv", "tsv", "parquet", "feather"):
             target = int(d.target) if d.target.lstrip("-").isdigit() else d.target
-            X, y, _names = datasets.read_csv(d.path, target=target)
+            X, y, _names = datasets.read_table(d.path, target, kind=d.source)
+        elif d.source == "npy":
+            X, y = datasets.read_npy(d.path, d.labels_path or None)
+            if y is None:
+                raise ConfigError("data.labels_path (the targets .npy) is required for data.source = 'npy'")
         elif d.source == "npz":
             X, y = datasets.read_npz(d.path)
         else:
@@ -110,27 +114,6 @@ def _confusion_table(matrix, labels) -> str:
     return "\n".join(rows)
 
 
-def _planned_files(cfg, n_inputs, regression, info) -> list:
-    """The names a train run writes (plots only if matplotlib can be imported)."""
-    names = list(RUN_FILES)
-    if cfg.output.plots and _have_matplotlib():
-        names.append("curves.png")
-        if not regression:
-            names.append("confusion_matrix.png")
-            if n_inputs == 2:
-                names.append("decision_boundary.png")
-        if "image_shape" in info:
-            names.append("first_layer_weights.png")
-    return names
-
-
-def _have_matplotlib() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("matplotlib") is not None
-
-
-# -- commands -----------------------------------------------------------------------------------------------
 def cmd_train(args) -> int:
     cfg = _config_from_args(args)
     rep = Reporter(args.quiet, args.json)
@@ -155,9 +138,16 @@ def cmd_train(args) -> int:
     elif comm is not None:
         mlpcore.set_num_threads(threads_per_rank(comm))
 
+    from . import _cli_data
+
+    if _cli_data.should_stream(cfg.data):
+        if comm is not None:
+            raise ConfigError("--distributed reads the data into memory on every rank; streamed data "
+                              "(data.stream = yes, or a file too large for memory) is not supported there yet")
+        return _cli_data.train_streamed(cfg, args, rep, run_dir)
     X, y, info = load_data(cfg.data)
     regression = _is_regression(y)
-    run_dir.check(_planned_files(cfg, X.shape[1], regression, info))
+    run_dir.check(planned_files(cfg, X.shape[1], regression, info))
     X_tr, X_te, y_tr, y_te = datasets.train_test_split(X, y, test_size=cfg.data.test_size, seed=cfg.data.seed,
                                                        stratify=cfg.data.stratify and not regression)
     if regression:
@@ -199,14 +189,7 @@ def cmd_train(args) -> int:
         metrics["confusion_matrix"] = {"labels": labels.tolist(), "matrix": confusion.tolist()}
 
     def write():
-        # Everything is written into a staging folder, then moved into place file by file.
-        staging = run_dir.stage()
-        try:
-            _write_outputs(staging, cfg, net, history, metrics, X_te, y_te, confusion, labels, info, regression)
-            return run_dir.publish({"interrupted": history.interrupted, "signal": history.signal})
-        except BaseException:
-            run_dir.discard()
-            raise
+        return write_run(run_dir, cfg, net, history, metrics, X_te, y_te, confusion, labels, info, regression)
 
     files = write() if comm is None else on_rank0(comm, write)
 
@@ -221,47 +204,7 @@ def cmd_train(args) -> int:
             rep.say("confusion matrix (test split):")
             rep.say(_confusion_table(confusion, labels))
         rep.say(f"wrote {out_dir}/: {', '.join(files)}")
-    if history.interrupted:
-        return 128 + signal.SIGTERM if history.signal == "SIGTERM" else 130
-    return 0
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(type(o).__name__)
-
-
-def _write_outputs(folder, cfg, net, history, metrics, X_te, y_te, confusion, labels, info, regression):
-    files = []
-
-    def path(name):
-        files.append(name)
-        return os.path.join(folder, name)
-
-    net.save(path("model.safetensors"))
-    write_text(path("config.toml"), dump_config(cfg))
-    history.to_csv(path("history.csv"))
-    history.to_json(path("history.json"))
-    write_text(path("metrics.json"), json.dumps(metrics, indent=1, default=_json_default))
-    if cfg.output.plots and len(history):
-        try:
-            from . import plot
-        except ImportError as e:
-            print(f"mlpcore: plots skipped ({e})", file=sys.stderr)
-            return files
-
-        plot.learning_curves(history, path=path("curves.png"), title=f"{info['name']}")
-        if net.n_inputs == 2 and not regression:
-            plot.decision_boundary(net, X_te, y_te, path=path("decision_boundary.png"),
-                                   title="decision boundary (test split)")
-        if confusion is not None:
-            plot.confusion_matrix(y_te, net.predict(X_te), labels=labels, path=path("confusion_matrix.png"))
-        if "image_shape" in info:
-            plot.first_layer_weights(net, info["image_shape"], path=path("first_layer_weights.png"))
-    return files
+    return exit_code(history)
 
 
 def cmd_evaluate(args) -> int:
@@ -294,6 +237,15 @@ def cmd_predict(args) -> int:
         raise FileNotFoundError(f"input file not found: {args.input}")
     if args.output:
         _check_output_file(args.output, args.overwrite, inputs=(args.input, args.model))
+    kind = datasets.file_kind(args.input)
+    if args.output and not args.json and (kind in ("parquet", "feather", "npy") or args.output.endswith(".parquet")
+                                          or os.path.getsize(args.input) > 256 << 20):
+        from ._cli_data import predict_streamed
+
+        rows = predict_streamed(net, args.input, args.output, kind, target=args.target)  # chunk by chunk, never the whole file
+        if not args.quiet:
+            print(f"wrote {rows} predictions to {args.output}")
+        return 0
     if args.input.endswith(".npz"):
         with np.load(args.input, allow_pickle=False) as z:
             if "X" not in z.files:
@@ -372,7 +324,7 @@ def cmd_bench(args) -> int:
 
 # -- arguments ------------------------------------------------------------------------------------------------
 ALIASES = {"training.epochs": ["--epochs"], "training.batch_size": ["--batch-size"], "optimizer.lr": ["--lr"],
-           "model.hidden": ["--hidden"], "model.activation": ["--activation"], "data.source": ["--data"],
+           "model.hidden": ["--hidden"], "model.activation": ["--activation"], "data.source": ["--data"], "data.target": ["--target"], "data.stream": ["--stream"],
            "output.dir": ["--out"], "model.init": ["--init"], "optimizer.name": ["--optimizer"]}
 
 
@@ -394,6 +346,13 @@ def _config_from_args(args) -> RunConfig:
         if dest.startswith("cfg:") and text is not None:
             key = dest[4:]
             section, name = key.split(".")
+            if key == "data.source" and text not in DATA_SOURCES:  # --data FILE: the format from the name
+                from .datasets import file_kind
+
+                kind = file_kind(text) if (os.path.exists(text) or "." in os.path.basename(text)) else None
+                if kind is not None:
+                    updates.setdefault("data", {})["path"] = text
+                    text = kind
             updates.setdefault(section, {})[name] = parse_value(key, text)
     return from_dict(updates, cfg)
 
@@ -431,8 +390,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("predict", parents=[common], help="predict labels and probabilities for a CSV/NPZ file")
     r.add_argument("model", help="model file")
-    r.add_argument("input", help="CSV of features (header optional) or .npz with an array X")
-    r.add_argument("-o", "--output", help="CSV file to write (default: standard output)")
+    r.add_argument("input", help="features: CSV/TSV (header optional), Parquet, Feather, .npy, or .npz with an array X")
+    r.add_argument("-o", "--output", help="CSV or .parquet file to write (default: standard output); Parquet, "
+                   "Feather, .npy and large inputs are streamed to it chunk by chunk")
+    r.add_argument("--target", metavar="COLUMN", help="a target column of the input to leave out (name or index)")
     r.add_argument("--overwrite", action="store_true", help="replace the -o file if it exists")
     r.set_defaults(func=cmd_predict)
 

@@ -48,15 +48,18 @@ def _of(owner, param, kind, *, choices=None, doc=""):
     return _f(default, kind, choices=choices, doc=doc)
 
 
-DATA_SOURCES = ("spiral", "xor", "moons", "circles", "blobs", "digits", "csv", "npz", "idx")
+DATA_SOURCES = ("spiral", "xor", "moons", "circles", "blobs", "digits", "csv", "tsv", "parquet", "feather", "npy",
+                "npz", "idx")
 
 
 @dataclass(frozen=True)
 class DataConfig:
     source: str = _f("spiral", "str", choices=DATA_SOURCES, doc="built-in generator or file format")
-    path: str = _f("", "str", doc="csv/npz file, or the IDX images file")
-    labels_path: str = _f("", "str", doc="IDX labels file")
-    target: str = _f("-1", "str", doc="csv target column: a name or an index (negative counts from the end)")
+    path: str = _f("", "str", doc="data file (csv, tsv, parquet file or folder, feather, npy, npz), "
+                                  "or the IDX images file")
+    labels_path: str = _f("", "str", doc="IDX labels file, or the npy targets file")
+    target: str = _f("-1", "str", doc="target column of a csv/tsv/parquet/feather file: a name or an index "
+                                      "(negative counts from the end)")
     classes: int = _f(4, "int", low=2, high=1000, doc="spiral/blobs: number of classes")
     sigma: float = _f(0.16, "float", low=0, doc="spiral: noise")
     n_per_class: int = _f(1000, "int", low=1, high=10_000_000, doc="spiral: points per class")
@@ -65,6 +68,9 @@ class DataConfig:
     test_size: float = _f(0.2, "float", low=0, high=1, low_open=True, high_open=True, doc="held-out fraction")
     stratify: bool = _f(True, "bool", doc="keep class proportions in the split")
     standardize: bool = _f(False, "bool", doc="fit a standardizer on the training split; stored in the model")
+    stream: str = _f("auto", "str", choices=("auto", "yes", "no"),
+                     doc="stream a data file in chunks instead of loading it; auto: when it would not fit "
+                         "in memory")
     seed: int = _f(0, "int", low=0, doc="data generation and split seed")
 
 

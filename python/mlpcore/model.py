@@ -512,23 +512,25 @@ class MLP:
 
     def _evaluate_encoded(self, X, t, w, loss: str, sst: float):
         """(loss, accuracy or R²) for arrays already in the engine's form."""
-        value, correct, counted = self._net.evaluate(X, t, w, loss)
+        value, correct, counted = self._evaluate_block(X, t, w, loss)
         if loss == "mse":
             return value, 1.0 - value * t.size / sst if sst > 0 else float("nan")
         return value, correct / counted if counted else float("nan")
 
     def train_epoch(self, X, t, w, optimizer, *, loss: str, batch_size: int, shuffle: bool, seed: int,
-                    epoch: int, should_stop=None, check_finite: bool = True):
+                    epoch: int, should_stop=None, check_finite: bool = True, check_interval: float = 0.005):
         """One epoch in the engine with the GIL released, on arrays in the engine's form (``X``
         C-contiguous in the model's dtype, ``t`` from :meth:`encode_targets`, ``w`` None or (n,)).
 
-        Mini-batches follow the order of (``seed``, ``epoch``) when ``shuffle``; ``should_stop``
-        is polled every few milliseconds (Ctrl-C). Returns the engine's EpochResult: ``loss``,
+        Mini-batches follow the order of (``seed``, ``epoch``) when ``shuffle``. Between batches,
+        at most every ``check_interval`` seconds, the loop takes the GIL to run signal handlers
+        (Ctrl-C) and ask ``should_stop``. Returns the engine's EpochResult: ``loss``,
         ``correct``, ``counted``, ``stopped``, ``non_finite`` and ``bad_batch``. Most users want
         :class:`mlpcore.Trainer`.
         """
         return self._net.train_epoch(X, t, w, LOSSES[loss], optimizer._engine(self._dtype.name), batch_size,
-                                     shuffle, seed, epoch, should_stop or _never, check_finite=check_finite)
+                                     shuffle, seed, epoch, should_stop or _never, check_finite=check_finite,
+                                     check_interval=check_interval)
 
     # -- data-parallel training (mlpcore.distributed) ----------------------------------------------
     def _validate_epoch(self, X, t, w, loss, batch_size) -> None:
@@ -541,6 +543,10 @@ class MLP:
         ``train_epoch_sharded`` in cpp/include/mlpcore/epoch.hpp."""
         return self._net.train_epoch_sharded(X, t, w, LOSSES[loss], optimizer._engine(self._dtype.name), batch_size,
                                              shuffle, seed, epoch, rank, parts, reducer, should_stop, check_finite)
+
+    def _evaluate_block(self, X, t, w, loss):
+        """(mean loss, correct, counted) of arrays in the engine's form (see :meth:`train_epoch`)."""
+        return self._net.evaluate(X, t, w, loss)
 
     # -- persistence -------------------------------------------------------------------------------
     def save(self, path) -> None:

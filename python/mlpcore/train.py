@@ -14,6 +14,8 @@ import numpy as np
 
 from ._files import atomic_write
 from ._checks import as_matrix, as_weights, check_number
+from ._checks import is_stream as _is_stream
+from ._progress import EpochBar
 from .model import MLP, _choice, total_sum_of_squares
 
 __all__ = [
@@ -245,6 +247,37 @@ class History:
             json.dump(data, f, indent=1)
 
 
+class _AfterEpoch:
+    """What follows every epoch, in memory and streamed: record the logs, step the schedule, call the
+    callbacks, track early stopping. Calling it with an epoch's logs says whether to stop."""
+
+    def __init__(self, trainer, history):
+        self.trainer, self.history = trainer, history
+        self.best_value, self.best_params, self.wait = None, None, 0
+
+    def __call__(self, logs) -> bool:
+        trainer, history, es = self.trainer, self.history, self.trainer.early_stopping
+        history._append(logs)
+        trainer.lr_schedule.update(logs)
+        stop = any(bool(cb(trainer, logs)) for cb in trainer.callbacks)
+        if es is not None:
+            value, better = _monitored(logs, es.monitor)
+            if self.best_value is None or better(value, self.best_value, es.min_delta):
+                self.best_value, self.wait, history.best_epoch = value, 0, trainer.epoch
+                if es.restore_best:
+                    self.best_params = trainer.net.parameters.copy()
+            else:
+                self.wait += 1
+                if self.wait >= es.patience:
+                    history.stopped_early = stop = True
+        return stop
+
+    def restore_best(self) -> None:
+        es = self.trainer.early_stopping
+        if es is not None and es.restore_best and self.best_params is not None:
+            self.trainer.net.parameters[...] = self.best_params
+
+
 # -- the trainer ----------------------------------------------------------------------------------------
 class Trainer:
     """Mini-batch training of an :class:`MLP`, whole epochs at a time in the C++ engine.
@@ -300,8 +333,9 @@ class Trainer:
         self.epochs = check_number(epochs, "epochs", low=0, integer=True)
         self.shuffle = bool(shuffle)
         self.seed = check_number(seed, "seed", low=0, high=2**64 - 1, integer=True)
-        if validation_data is not None and (not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
+        if validation_data is not None and not _is_stream(validation_data) and (
+                not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
+            raise ValueError("validation_data must be a pair (X_val, y_val) or a data source")
         self.validation_data = validation_data
         self.validation_split = check_number(validation_split, "validation_split", low=0, high=1, high_open=True)
         if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
@@ -385,17 +419,52 @@ class Trainer:
                 pass
         return previous
 
-    def fit(self, X, y, sample_weight=None) -> History:
+    @staticmethod
+    def _restore_signal_handlers(previous) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    # The epoch policy, shared by the in-memory loop below and the streamed one (streaming.py).
+    def _check_finite_loss(self, res, snapshot, history, batches_before: int = 0) -> None:
+        """After a non-finite loss: put back the weights of the epoch's start and raise."""
+        if not res.non_finite:
+            return
+        self.net.parameters[...] = snapshot
+        batch = batches_before + res.bad_batch + 1
+        raise NonFiniteLossError(
+            f"the loss became {res.loss} at epoch {self.epoch + 1}, batch {batch}; the weights of the last "
+            f"good epoch ({self.epoch}) were kept — try a lower learning rate", self.epoch + 1, batch, history)
+
+    def _mark_interrupted(self, history) -> None:
+        history.interrupted, history.signal = True, self._stop_signal
+
+    def _stop_after(self, stop: bool, history) -> bool:
+        """Whether training ends after this epoch (a callback, early stopping or a signal; agreed
+        with the other processes in distributed training)."""
+        if not self._agree_stop(stop or self._stop_requested):
+            return False
+        if self._stop_requested:
+            self._mark_interrupted(history)
+        return True
+
+    def fit(self, X, y=None, sample_weight=None, **stream) -> History:
         """Train for ``epochs`` epochs (or until early stopping, a callback, or Ctrl-C).
 
         Parameters
         ----------
-        X : array-like, shape (n, n_inputs)
-            Converted once to a C-contiguous array of the model's dtype.
+        X : array-like, shape (n, n_inputs), or a data source
+            Converted once to a C-contiguous array of the model's dtype. A source streams data
+            bigger than memory (see :func:`mlpcore.streaming.fit_source` and docs/large-data.md):
+            a Parquet file or folder, a Feather, CSV/TSV or ``.npy`` file, a pair of ``.npy``
+            paths, an :mod:`mlpcore.datasets` source, or a list or iterable of ``(X, y[, w])``
+            chunks. ``validation_data`` may then be a source too.
         y : array-like, shape (n,) or (n, n_outputs)
             Class labels (ints or strings; stored in the model as ``net.classes``), 0/1 or
-            probability targets, or regression targets.
+            probability targets, or regression targets. For a file source: the target column
+            (name or index, default the last).
         sample_weight : array-like, shape (n,), optional
+        **stream
+            Streaming options (``shuffle_buffer``, ``queue_size``, ``buffer_bytes``).
 
         Returns
         -------
@@ -408,6 +477,12 @@ class Trainer:
         NonFiniteLossError
             The loss became NaN/inf; the weights of the last good epoch are kept.
         """
+        if _is_stream(X):
+            from .streaming import fit_source
+
+            return fit_source(self, X, -1 if y is None else y, **stream)
+        if stream:
+            raise TypeError(f"streaming options {sorted(stream)} need a data source, not arrays")
         X, t, w = self._prepare(X, y, sample_weight, learn_classes=True)
         X, t, w, Xv, tv, wv = self._split(X, t, w)
         sst_train = total_sum_of_squares(t)
@@ -415,8 +490,7 @@ class Trainer:
         n_elems = t.size
         history = History(metric=self._metric_name())
         key = history.metric_key
-        es = self.early_stopping
-        best_value, best_params, wait = None, None, 0
+        after_epoch = _AfterEpoch(self, history)
         bar = self._progress_bar()
         self._stop_requested = False
         self._stop_signal = None
@@ -430,14 +504,9 @@ class Trainer:
                 # The engine scans X for NaN/inf in the first epoch of this call; later epochs
                 # reuse the same array and skip the scan.
                 res = self._run_epoch(X, t, w, check_finite=fit_epoch == 0)
-                if res.non_finite:
-                    self.net.parameters[...] = snapshot
-                    raise NonFiniteLossError(
-                        f"the loss became {res.loss} at epoch {self.epoch + 1}, batch {res.bad_batch + 1}; "
-                        f"the weights of the last good epoch ({self.epoch}) were kept — try a lower learning rate",
-                        self.epoch + 1, res.bad_batch + 1, history)
+                self._check_finite_loss(res, snapshot, history)
                 if res.stopped:
-                    history.interrupted, history.signal = True, self._stop_signal
+                    self._mark_interrupted(history)
                     break
                 self.epoch += 1
                 if self.loss == "mse":
@@ -449,34 +518,22 @@ class Trainer:
                     val_loss, val_metric = self.net._evaluate_encoded(Xv, tv, wv, self.loss, sst_val)
                 logs = {"epoch": self.epoch, "loss": res.loss, f"train_{key}": train_metric, "val_loss": val_loss,
                         f"val_{key}": val_metric, "lr": lr, "seconds": time.perf_counter() - t0}
-                history._append(logs)
-                self.lr_schedule.update(logs)
                 if bar is not None:
                     bar.advance(logs, key)
-                stop = any(bool(cb(self, logs)) for cb in self.callbacks)
-                if es is not None:
-                    value, better = _monitored(logs, es.monitor)
-                    if best_value is None or better(value, best_value, es.min_delta):
-                        best_value, wait, history.best_epoch = value, 0, self.epoch
-                        if es.restore_best:
-                            best_params = self.net.parameters.copy()
-                    else:
-                        wait += 1
-                        if wait >= es.patience:
-                            history.stopped_early = True
-                            stop = True
-                if self._agree_stop(stop or self._stop_requested):
-                    if self._stop_requested:
-                        history.interrupted, history.signal = True, self._stop_signal
+                if self._stop_after(after_epoch(logs), history):
                     break
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            self._restore_signal_handlers(previous)
             if bar is not None:
                 bar.close()
-        if es is not None and es.restore_best and best_params is not None:
-            self.net.parameters[...] = best_params
+        after_epoch.restore_best()
         return history
+
+    def _new_history(self) -> "History":
+        return History(metric=self._metric_name())
+
+    def _after_epoch(self, history) -> "_AfterEpoch":
+        return _AfterEpoch(self, history)
 
     def _should_stop(self) -> bool:
         return self._stop_requested
@@ -494,41 +551,4 @@ class Trainer:
     def _progress_bar(self):
         if not self.progress or self.epochs == 0:
             return None
-        return _ProgressBar(self.epochs)
-
-
-class _ProgressBar:
-    """A tqdm bar that is touched at most every `interval` seconds (and at the end), so short
-    epochs do not pay for formatting the live numbers every time."""
-
-    def __init__(self, total: int, interval: float = 0.1):
-        from tqdm.auto import tqdm
-
-        self._bar = tqdm(total=total, unit="epoch", desc="train", dynamic_ncols=True, leave=True)
-        self._total, self._interval = total, interval
-        self._done = self._pending = 0
-        self._last = 0.0
-
-    def advance(self, logs, key) -> None:
-        self._pending += 1
-        self._done += 1
-        now = time.perf_counter()
-        if now - self._last >= self._interval or self._done == self._total:
-            self._bar.set_postfix(self._postfix(logs, key), refresh=False)
-            self._bar.update(self._pending)
-            self._pending, self._last = 0, now
-
-    def close(self) -> None:
-        if self._pending:
-            self._bar.update(self._pending)
-        self._bar.close()
-
-    @staticmethod
-    def _postfix(logs, key):
-        out = {"loss": f"{logs['loss']:.4f}"}
-        if not math.isnan(logs[f"train_{key}"]):
-            out[key if key == "r2" else "acc"] = f"{logs[f'train_{key}']:.4f}"
-        if not math.isnan(logs["val_loss"]):
-            out["val_loss"] = f"{logs['val_loss']:.4f}"
-            out["val_" + ("r2" if key == "r2" else "acc")] = f"{logs[f'val_{key}']:.4f}"
-        return out
+        return EpochBar(self.epochs)

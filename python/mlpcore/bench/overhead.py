@@ -67,7 +67,7 @@ def measure(epochs: int, repeats: int) -> dict:
 def _direct_cost(plain_us, epochs, n=100_000):
     """The Python work of the bar and one callback without the engine: per epoch, and per fit."""
     try:
-        from mlpcore.train import _ProgressBar  # the bar fit() uses (private: may move)
+        from mlpcore._progress import EpochBar  # the bar fit() uses (private: may move)
     except ImportError:
         return None
     logs = {"epoch": 1, "loss": 0.5, "train_accuracy": 0.9, "val_loss": float("nan"),
@@ -76,11 +76,11 @@ def _direct_cost(plain_us, epochs, n=100_000):
         n_setup = 200
         t0 = time.perf_counter()
         for _ in range(n_setup):
-            bar = _ProgressBar(epochs)
+            bar = EpochBar(epochs)
             bar.advance(logs, "accuracy")
             bar.close()
         setup_us = (time.perf_counter() - t0) / n_setup * 1e6
-        bar = _ProgressBar(10**9)
+        bar = EpochBar(10**9)
         t0 = time.perf_counter()
         for _ in range(n):
             bar.advance(logs, "accuracy")
