@@ -314,3 +314,20 @@ def test_flag_prefixes_are_usage_errors(tmp_path, flags):
     assert out.returncode == 2
     assert f"unrecognized arguments: {flags[0]}" in out.stderr
     assert not (tmp_path / "mlpcore-run").exists()
+
+
+def test_float_labels_stay_numbers(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("a,b,label\n1,2,0.5\n3,4,1.5\n5,6,0.5\n7,8,2.5\n")
+    X, y, names = datasets.read_csv(path, target="label")
+    assert y.dtype == np.float64 and y.tolist() == [0.5, 1.5, 0.5, 2.5]
+    whole = tmp_path / "w.csv"
+    whole.write_text("a,b,label\n1,2,1.0\n3,4,2.0\n5,6,1.0\n")
+    assert datasets.read_csv(whole, target="label")[1].dtype.kind == "i"
+    # Non-integer numbers make a regression run, never string classes.
+    rows = "\n".join(f"{i},{i % 7},{(i % 5) / 2}" for i in range(60))
+    path.write_text("a,b,label\n" + rows + "\n")
+    out = run("train", "--data", "csv", "--data.path", path, "--data.target", "label", "--epochs", "2",
+              "--no-progress", "--json", "--out", tmp_path / "run", "--output.plots", "false", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "r2" in json.loads(out.stdout)["test"]
