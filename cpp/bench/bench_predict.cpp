@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Prediction latency from C++: one sample at a time (Predictor::logits_one, probabilities_one,
-// label_one, and BasicMlp::predict on a 1-row matrix) and per-sample cost in batches, for the
+// label_one, and BasicMlp::outputs on a 1-row matrix) and per-sample cost in batches, for the
 // course's 2-128-4 net and the MNIST-sized 784-256-128-10 (ReLU, softmax, float32).
 //
 //   bench_predict [--repeats R] [--threads T]
@@ -76,8 +76,8 @@ void bench(const std::vector<Index>& sizes, double target_us, int repeats) {
          time_per_call([&](long i) { g_sink = float(p.label_one(X.row(i % pool).data())); }, repeats));
   Workspace<float> ws;
   RowMatrix<float> row_out(1, C);
-  report(name.c_str(), "BasicMlp::predict, 1-row matrix",
-         time_per_call([&](long i) { net.predict(X.middleRows(i % pool, 1), ws, row_out, true); g_sink = row_out(0, 0); },
+  report(name.c_str(), "BasicMlp::outputs, 1-row matrix",
+         time_per_call([&](long i) { net.outputs(X.middleRows(i % pool, 1), ws, row_out, true); g_sink = row_out(0, 0); },
                        repeats));
   Predictor<float> pb(net, pool);
   RowMatrix<float> batch_out(pool, C);

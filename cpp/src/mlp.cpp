@@ -283,7 +283,7 @@ MatrixMap<S> BasicMlp<S>::forward(const MatrixCRef<S>& X, Workspace<S>& ws) cons
 }
 
 template <class S>
-void BasicMlp<S>::predict(const MatrixCRef<S>& X, Workspace<S>& ws, MatrixRef<S> out, bool probabilities) const {
+void BasicMlp<S>::outputs(const MatrixCRef<S>& X, Workspace<S>& ws, MatrixRef<S> out, bool probabilities) const {
   if (out.rows() != X.rows() || out.cols() != m_spec.n_outputs()) {
     std::ostringstream m;
     m << "out is " << out.rows() << "x" << out.cols() << ", expected " << X.rows() << "x" << m_spec.n_outputs();

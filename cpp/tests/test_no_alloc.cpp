@@ -308,8 +308,8 @@ void check_steady_state(const Setup& setup, Optimizer<S>& opt) {
     sink += double(net.forward(X16, ws)(0, 0));
     sink += double(net.forward(X5, ws)(4, 0));
     sink += double(net.forward(padded16, ws)(15, 0));
-    net.predict(X16, ws, out, true);
-    net.predict(X5, ws, out.topRows(5), false);
+    net.outputs(X16, ws, out, true);
+    net.outputs(X5, ws, out.topRows(5), false);
     sink += double(out(0, 0));
     sink += net.loss_and_grad(X16, t16, w, setup.loss, ws);
     sink += net.train_step(X16, t16, w, setup.loss, opt, ws);

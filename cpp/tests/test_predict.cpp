@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The embedding API (predict.hpp, fit.hpp): Predictor results against BasicMlp::predict and a
+// The embedding API (predict.hpp, fit.hpp): Predictor results against BasicMlp::outputs and a
 // plain-loop reference, label rules (argmax, sigmoid threshold), single samples, errors, class
 // names and the summary, many threads on one model, and whole training runs from C++.
 #include <stdlib.h>
@@ -74,7 +74,7 @@ struct TempDir {
 };
 
 // Batches longer than kPredictChunk (so several chunks and a short last one) agree with
-// BasicMlp::predict on the whole batch, row by row with the single-sample calls, and with a
+// BasicMlp::outputs on the whole batch, row by row with the single-sample calls, and with a
 // double-precision softmax/sigmoid of the logits.
 TEST_CASE(predictor_agrees_with_forward_for_every_output) {
   const Output outputs[] = {Output::Softmax, Output::Sigmoid, Output::Identity};
@@ -88,7 +88,7 @@ TEST_CASE(predictor_agrees_with_forward_for_every_output) {
       const RowMatrix<float> X = random_matrix<float>(rng, n, 5, 2.0);
       Workspace<float> ws;
       RowMatrix<float> Z(n, C);
-      net.predict(X, ws, Z, false);
+      net.outputs(X, ws, Z, false);
 
       Predictor<float> p(net);
       const RowMatrix<float> logits = p.logits(X);
@@ -210,7 +210,7 @@ void check_overflow_is_refused(S big) {
   CHECK(message_of([&] { p.probabilities(X.data(), 3000, 2, out.data()); }) == expected);
   Workspace<S> ws;
   RowMatrix<S> Z(3000, 3);
-  CHECK(message_of([&] { net.predict(X, ws, Z, true); }) == expected);
+  CHECK(message_of([&] { net.outputs(X, ws, Z, true); }) == expected);
 
   X(2998, 0) = big;  // a fourth row, (big, 0.5): logits 8·big, named among "more"
   CHECK(message_of([&] { p.labels(X); }).rfind("the network's outputs are NaN or infinite for rows 5, 1500, 2998 and 1 more "

@@ -20,10 +20,10 @@ py::array_t<S> run_forward(PyMlp<S>& self, const XRef<S>& X, bool probabilities)
   py::gil_scoped_release release;
   std::unique_lock<std::mutex> lock(self.ws_mutex, std::try_to_lock);
   if (lock.owns_lock()) {
-    self.net.predict(X, self.ws, o, probabilities);
+    self.net.outputs(X, self.ws, o, probabilities);
   } else {
     Workspace<S> local;
-    self.net.predict(X, local, o, probabilities);
+    self.net.outputs(X, local, o, probabilities);
   }
   return out;
 }

@@ -114,14 +114,18 @@ class BasicMlp {
   /// Logits for X (n × n_inputs) written to the workspace; returns a view of them
   /// (n × n_outputs) valid until the workspace is used again. Throws on a wrong column count,
   /// n = 0, or non-finite X. The building block of the losses: the logits are returned as
-  /// computed, NaN or infinite where finite inputs overflowed the network; predict() checks.
+  /// computed, NaN or infinite where finite inputs overflowed the network; outputs() checks.
   MatrixMap<S> forward(const MatrixCRef<S>& X, Workspace<S>& ws) const;
   /// Logits (or, with probabilities = true, the output kind's probabilities) into out (n × C).
   /// Throws like forward(), and std::invalid_argument when the logits of some rows are NaN or
   /// infinite (finite inputs too large for the network, e.g. 1e38 in float32): the message names
-  /// the first rows and their count. out is left unchanged then.
-  void predict(const MatrixCRef<S>& X, Workspace<S>& ws, MatrixRef<S> out,
-               bool probabilities) const;
+  /// the first rows and their count. out is left unchanged then. (Class labels: Predictor.)
+  void outputs(const MatrixCRef<S>& X, Workspace<S>& ws, MatrixRef<S> out, bool probabilities) const;
+  /// The old name of outputs(): it never returned labels, as "predict" does in Python.
+  [[deprecated("use outputs(); class labels come from Predictor::labels")]] void predict(
+      const MatrixCRef<S>& X, Workspace<S>& ws, MatrixRef<S> out, bool probabilities) const {
+    outputs(X, ws, out, probabilities);
+  }
 
   /// Loss of the current parameters on a batch and its gradient into grads().
   /// Validates X and the targets. Uses ws as the forward pass left it.

@@ -42,7 +42,7 @@ std::string class_name(const BasicMlp<S>& net, Index index);
 /// problem and both shapes. Every output row is checked too: when finite inputs overflow the
 /// network (1e38 in float32, say) and some logits come out NaN or infinite, every call throws
 /// std::invalid_argument naming the first such rows and their count, and says to scale the
-/// inputs; the output buffer's contents are then unspecified. Results equal BasicMlp::predict's (and so Python's `MLP.forward`,
+/// inputs; the output buffer's contents are then unspecified. Results equal BasicMlp::outputs's (and so Python's `MLP.forward`,
 /// `predict_proba` and `predict`) up to float rounding: batches run in chunks of kPredictChunk
 /// rows.
 template <class S>
