@@ -82,12 +82,13 @@ def check_feature_types(schema, cols, path) -> None:
                              f"must be numeric (give it as the target, or drop it)")
 
 
-def features(batch, cols, dtype, path, place, out=None) -> np.ndarray:
+def features(batch, cols, dtype, path, place, out=None, check_types=True) -> np.ndarray:
     """(n, len(cols)) features of a RecordBatch or Table, checked: numeric, no nulls, finite.
     ``place(i)`` names row i of the batch ("line 12" or "row 12") in error messages. Columns are
     taken as NumPy views (no Arrow cast); the dtype conversion happens while stacking them into rows."""
     pa = pyarrow()
-    check_feature_types(batch.schema, cols, path)
+    if check_types:  # callers that checked the schema once skip it per batch
+        check_feature_types(batch.schema, cols, path)
     arrays, floating = [], False
     for j in cols:
         col = batch.column(j)
@@ -111,6 +112,7 @@ def features(batch, cols, dtype, path, place, out=None) -> np.ndarray:
 
 
 _NUMPY_NAMES = {"halffloat": "float16", "float": "float32", "double": "float64"}
+_NUMPY_DTYPES: dict = {}  # Arrow numeric type -> NumPy dtype, filled as types are met
 
 
 def _numpy(column) -> np.ndarray:
@@ -121,10 +123,12 @@ def _numpy(column) -> np.ndarray:
         if column.num_chunks != 1:
             return np.concatenate([_numpy(c) for c in column.chunks]) if column.num_chunks else np.empty(0)
         column = column.chunk(0)
-    name = str(column.type)
-    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
-        return np.asarray(column.to_numpy(zero_copy_only=False))  # booleans are bits: unpacked by Arrow
-    dt = np.dtype(_NUMPY_NAMES.get(name, name))
+    kind = column.type
+    dt = _NUMPY_DTYPES.get(kind)
+    if dt is None:
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            return np.asarray(column.to_numpy(zero_copy_only=False))  # booleans are bits: unpacked by Arrow
+        dt = _NUMPY_DTYPES[kind] = np.dtype(_NUMPY_NAMES.get(str(kind), str(kind)))
     return np.frombuffer(column.buffers()[1], dtype=dt, count=len(column), offset=column.offset * dt.itemsize)
 
 

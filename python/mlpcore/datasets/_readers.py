@@ -159,7 +159,7 @@ def _read_arrow(path, target, dtype, kind):
     y_parts = []
     for start, batch in f.batches():
         _columns.features(batch, cols, dtype, path, lambda i, s=start: f"row {s + i + 1}",
-                          out=X[start:start + batch.num_rows])
+                          out=X[start:start + batch.num_rows], check_types=False)
         if t is not None:
             y_parts.append(batch.column(t))
     y = None

@@ -99,7 +99,7 @@ class _ArrowSource(Source):
         f = self.files[k]
         batch = self._read_piece(f, piece)
         X = _columns.features(batch, self.cols, self.dtype, f.path, lambda r: f"row {start + r + 1}",
-                              None if out is None else out[:batch.num_rows])
+                              None if out is None else out[:batch.num_rows], check_types=False)
         y = None
         if self.t is not None:
             y = _columns.target(batch.column(self.t), self.names[self.t], f.path, lambda r: f"row {start + r + 1}")
