@@ -548,6 +548,15 @@ class MLP:
         """(mean loss, correct, counted) of arrays in the engine's form (see :meth:`train_epoch`)."""
         return self._net.evaluate(X, t, w, loss)
 
+    def _loss_and_grad_block(self, X, t, w, loss) -> float:
+        """:meth:`loss_and_grad` on arrays in the engine's form (see :meth:`train_epoch`), without
+        the conversions; the gradient is left in the live :attr:`gradients` buffer."""
+        return self._net.loss_and_grad(X, t, w, loss)
+
+    def _penalty(self, weight_sum: float) -> float:
+        """The weight penalty's value at the current weights for a batch of weight sum ``weight_sum``."""
+        return self._net.penalty(weight_sum)
+
     # -- persistence -------------------------------------------------------------------------------
     def save(self, path) -> None:
         """Write the model file (safetensors-compatible) atomically: the previous file at ``path``
