@@ -164,7 +164,8 @@ void bind_mlp(py::module_& m) {
   py::enum_<Loss>(m, "Loss")
       .value("cross_entropy", Loss::CrossEntropy)
       .value("binary_cross_entropy", Loss::BinaryCrossEntropy)
-      .value("mse", Loss::Mse);
+      .value("mse", Loss::Mse)
+      .value("poisson", Loss::Poisson);
   m.def("loss_from_string", &loss_from_string);
   py::class_<EpochResult>(m, "EpochResult")
       .def_readonly("loss", &EpochResult::loss)

@@ -29,6 +29,7 @@ class Loss:
     cross_entropy: ClassVar[Loss]
     binary_cross_entropy: ClassVar[Loss]
     mse: ClassVar[Loss]
+    poisson: ClassVar[Loss]
     __members__: ClassVar[dict[str, Loss]]
     def __init__(self, value: SupportsInt) -> None: ...
     def __eq__(self, other: object) -> bool: ...

@@ -43,7 +43,7 @@ _ENGINE_ACTIVATION = {"identity": "identity", "logistic": "sigmoid", "tanh": "ta
                       "leaky_relu": "leaky_relu", "elu": "elu", "maxout": "maxout"}
 # out_activation_ -> (engine output, engine loss)
 _ENGINE_OUTPUT = {"softmax": ("softmax", "cross_entropy"), "logistic": ("sigmoid", "binary_cross_entropy"),
-                  "identity": ("identity", "mse")}
+                  "identity": ("identity", "mse"), "exp": ("exp", "poisson")}
 _STOCHASTIC = ("sgd", "adam")
 _NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large values and "
                "need to be preprocessed.")
@@ -110,15 +110,23 @@ class _BaseMLP(BaseEstimator):
     # -- fitting ----------------------------------------------------------------------------------
     def _loss_factor(self) -> float:
         """k with engine gradient = k * scikit-learn gradient (see the module docstring)."""
-        return {"softmax": 1.0, "logistic": 1.0, "identity": 2.0}[self.out_activation_] / (
+        return {"softmax": 1.0, "logistic": 1.0, "identity": 2.0, "exp": 1.0}[self.out_activation_] / (
             1.0 if self.out_activation_ == "softmax" else self.n_outputs_)
 
     def _weights_sumsq(self) -> float:
         return float(sum(np.dot(w.ravel(), w.ravel()) for w in self.coefs_))
 
+    def _loss_offset(self, y, sample_weight) -> float:
+        """What scikit-learn's reported loss adds to the engine's / k: for Poisson, the terms of
+        the half deviance in y alone, sum over outputs of the weighted mean of y log y - y."""
+        if self.out_activation_ != "exp":
+            return 0.0
+        y_log_y = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
+        return float(np.average(y_log_y - y, weights=sample_weight, axis=0).sum())
+
     def _reported_loss(self, engine_loss, k, sumsq_before, n_batches, n_samples, weight_sum) -> float:
         if self.out_activation_ != "identity" or self.n_outputs_ == 1 or self.alpha == 0:
-            return engine_loss / k
+            return engine_loss / k + self._offset
         # Squared error, several outputs: engine = 2 * data + (2 / C) * l2 while scikit-learn
         # reports data + l2, with l2 averaged over the epoch's batches (each alpha / (2 * sum_w_b)
         # * ||W||^2, weighted by its rows); ||W||^2 taken as the mean of the epoch's ends.
@@ -162,7 +170,7 @@ class _BaseMLP(BaseEstimator):
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(layer_units)
         if not is_classifier(self):
-            self.out_activation_ = "identity"
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
         elif self._label_binarizer.y_type_ == "multiclass":
             self.out_activation_ = "softmax"
         else:
@@ -222,6 +230,7 @@ class _BaseMLP(BaseEstimator):
         X = np.ascontiguousarray(X)
         t = self._engine_targets(y)
         w = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=net.dtype)
+        self._offset = self._loss_offset(y, sample_weight)
         params, grads = net.parameters, net.gradients
         if self.out_activation_ == "identity" and self.n_outputs_ > 1 and self.alpha > 0:
             # engine = 2 * data + (2 / C) * l2 while scikit-learn reports data + l2 (its gradient
@@ -233,7 +242,7 @@ class _BaseMLP(BaseEstimator):
                 return value / 2.0 + scale * net._penalty(weight_sum) / k
         else:
             def reported(value):
-                return value / k
+                return value / k + self._offset
 
         def objective(packed):
             params[...] = packed
@@ -283,6 +292,7 @@ class _BaseMLP(BaseEstimator):
         t_train = self._engine_targets(y_train)
         if sw_train is not None:
             sw_train = np.ascontiguousarray(sw_train, dtype=dtype)
+        self._offset = self._loss_offset(y_train, sw_train)
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
         if self.batch_size == "auto":
@@ -408,6 +418,8 @@ class _BaseMLP(BaseEstimator):
         X = dense(X, net.dtype)
         if self.out_activation_ == "identity":
             return net.forward(X)
+        if self.out_activation_ == "exp":
+            return net.predict(X).reshape(X.shape[0], -1)
         return net.predict_proba(X)
 
     def _score_with_function(self, X, y, sample_weight, score_function):
@@ -594,8 +606,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     Parameters
     ----------
-    loss : {'squared_error'}, default='squared_error'
-        'poisson' raises a ValueError (the engine has no exponential output).
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        'squared_error': half the mean squared error, identity output. 'poisson': half the
+        Poisson deviance with a log link, as scikit-learn: the output is ``exp`` of the last
+        layer (``out_activation_ == 'exp'``), the engine minimises the mean of ``e^z - y z``
+        (targets must be >= 0), and ``loss_`` adds back the terms in ``y`` alone.
     """ + _PARAMS_DOC.split("----------\n", 1)[1] + _ATTRS_DOC
 
     _parameter_constraints: dict = {**_BaseMLP._parameter_constraints,
@@ -631,11 +646,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
-
-    def _fit(self, X, y, sample_weight=None, incremental=False):
-        if self.loss != "squared_error":
-            raise ValueError(f"loss={self.loss!r} is not available in mlpcore; use loss='squared_error'")
-        return super()._fit(X, y, sample_weight=sample_weight, incremental=incremental)
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
