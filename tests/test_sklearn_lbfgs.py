@@ -18,16 +18,10 @@ from sklearn.datasets import load_diabetes, load_digits, load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-import mlpcore
 import mlpcore.sklearn as mc
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = mlpcore.get_num_threads()
-    mlpcore.set_num_threads(1)
-    yield
-    mlpcore.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("engine_one_thread")
 
 
 def fit_both(name, X, y, sample_weight=None, **params):

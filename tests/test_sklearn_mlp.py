@@ -27,13 +27,7 @@ from mlpcore import datasets
 from mlpcore.sklearn import MLPClassifier, MLPRegressor
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Small nets: one engine thread is fastest, and the timing of a shared machine stays out of it.
-    before = mlpcore.get_num_threads()
-    mlpcore.set_num_threads(1)
-    yield
-    mlpcore.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("engine_one_thread")
 
 
 def fit_both(cls_name, X, y, **params):
