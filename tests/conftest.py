@@ -23,3 +23,15 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def engine_one_thread():
+    """The engine on one thread for a test: small nets run fastest so, and the timing of a
+    shared machine stays out of it."""
+    import mlpcore
+
+    before = mlpcore.get_num_threads()
+    mlpcore.set_num_threads(1)
+    yield
+    mlpcore.set_num_threads(before)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout")
-LOSSES = ("cross_entropy", "binary_cross_entropy", "mse")
+LOSSES = ("cross_entropy", "binary_cross_entropy", "mse", "poisson")
 
 
 # -- activations --------------------------------------------------------------------------------
@@ -123,7 +123,9 @@ def loss_and_dlogits(loss, Z, y, sample_weight=None):
     """Mean loss (weighted: sum w_i l_i / sum w_i) and its gradient with respect to the logits Z.
 
     cross_entropy: l_i = -sum_c t_ic log softmax(z_i)_c (y: int labels or probability rows);
-    binary_cross_entropy: l_i = mean_c BCE(sigmoid(z_ic), t_ic); mse: l_i = mean_c (z_ic - t_ic)^2.
+    binary_cross_entropy: l_i = mean_c BCE(sigmoid(z_ic), t_ic); mse: l_i = mean_c (z_ic - t_ic)^2;
+    poisson: l_i = mean_c (exp(z_ic) - t_ic z_ic), the negative log-likelihood of counts t with
+    mean exp(z) without the terms in t alone.
     """
     n, C = Z.shape
     T = _targets(loss, y, C)
@@ -138,6 +140,9 @@ def loss_and_dlogits(loss, Z, y, sample_weight=None):
     elif loss == "mse":
         per_row = ((Z - T) ** 2).mean(axis=1)
         d_row = 2.0 * (Z - T) / C
+    elif loss == "poisson":
+        per_row = (np.exp(Z) - T * Z).mean(axis=1)
+        d_row = (np.exp(Z) - T) / C
     else:
         raise ValueError(loss)
     value = float((w * per_row).sum() / w.sum())

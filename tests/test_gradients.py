@@ -29,12 +29,13 @@ TOL = 1e-6
 FLOOR = 1e-3
 
 ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout"]
-LOSS_CASES = ["ce_labels", "ce_probs", "bce", "mse"]
+LOSS_CASES = ["ce_labels", "ce_probs", "bce", "mse", "poisson"]
 OUTPUT_AND_LOSS = {
     "ce_labels": ("softmax", "cross_entropy"),
     "ce_probs": ("softmax", "cross_entropy"),
     "bce": ("sigmoid", "binary_cross_entropy"),
     "mse": ("identity", "mse"),
+    "poisson": ("exp", "poisson"),
 }
 KINKED = {"relu", "leaky_relu", "elu", "maxout"}
 
@@ -83,6 +84,8 @@ def make_targets(loss_case, rng, n, C):
         return rng.dirichlet(np.ones(C), size=n)
     if loss_case == "bce":
         return rng.uniform(0.0, 1.0, size=(n, C))
+    if loss_case == "poisson":
+        return rng.poisson(1.5, size=(n, C)).astype(np.float64)
     return rng.normal(size=(n, C))
 
 

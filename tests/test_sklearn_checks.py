@@ -1,5 +1,5 @@
 """scikit-learn's own estimator checks on mlpcore.sklearn's estimators, with default parameters
-and no check declared as an expected failure.
+(and with solver="lbfgs" for the MLPs) and no check declared as an expected failure.
 
 check_estimator runs each check and reports it; a check may only be skipped when it says the
 environment lacks what it needs (pandas, the array-API switch), never because the estimator
@@ -30,10 +30,15 @@ def test_tags_match_scikit_learn(name):
     assert get_tags(getattr(mlpcore.sklearn, name)()) == get_tags(REFERENCES[name]())
 
 
+ESTIMATORS = [(name, {}) for name in sorted(REFERENCES)] + [
+    ("MLPClassifier", {"solver": "lbfgs"}), ("MLPRegressor", {"solver": "lbfgs"})]
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # defaults on tiny data
-@pytest.mark.parametrize("name", sorted(REFERENCES))
-def test_check_estimator_passes(name):
-    results = check_estimator(getattr(mlpcore.sklearn, name)(), on_fail=None, on_skip=None)
+@pytest.mark.parametrize("name,params", ESTIMATORS, ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items())
+                         if isinstance(v, dict) else v)
+def test_check_estimator_passes(name, params):
+    results = check_estimator(getattr(mlpcore.sklearn, name)(**params), on_fail=None, on_skip=None)
     failed = [(r["check_name"], repr(r["exception"])) for r in results if r["status"] == "failed"]
     assert failed == []
     for r in results:

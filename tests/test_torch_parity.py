@@ -88,6 +88,8 @@ def torch_loss(loss, logits, y, w=None):
         per_sample = torch.nn.functional.cross_entropy(logits, y, reduction="none")
     elif loss == "binary_cross_entropy":
         per_sample = torch.nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none").mean(1)
+    elif loss == "poisson":  # e^z - y z, mlpcore's poisson without torch's eps and Stirling terms
+        per_sample = torch.nn.PoissonNLLLoss(log_input=True, reduction="none")(logits, y).mean(1)
     else:
         per_sample = torch.nn.functional.mse_loss(logits, y, reduction="none").mean(1)
     if w is None:
@@ -95,7 +97,8 @@ def torch_loss(loss, logits, y, w=None):
         return {"cross_entropy": torch.nn.functional.cross_entropy,
                 "ce_probs": torch.nn.functional.cross_entropy,
                 "binary_cross_entropy": torch.nn.functional.binary_cross_entropy_with_logits,
-                "mse": torch.nn.functional.mse_loss}[loss](logits, y)
+                "mse": torch.nn.functional.mse_loss,
+                "poisson": torch.nn.PoissonNLLLoss(log_input=True)}[loss](logits, y)
     return (per_sample * w).sum() / w.sum()
 
 
@@ -128,7 +131,7 @@ def make_reference_optimizer(opt_name):
 
 
 OUTPUT_FOR_LOSS = {"cross_entropy": "softmax", "ce_probs": "softmax", "binary_cross_entropy": "sigmoid",
-                   "mse": "identity"}
+                   "mse": "identity", "poisson": "exp"}
 
 
 def batches(loss, seed, sizes=SIZES, weighted=False):
@@ -143,6 +146,9 @@ def batches(loss, seed, sizes=SIZES, weighted=False):
             y = rng.dirichlet(np.ones(sizes[-1]), size=BATCH).astype(np.float32)
         elif loss == "binary_cross_entropy":
             y = (rng.uniform(size=(BATCH, sizes[-1])) < 0.5).astype(np.float32)
+        elif loss == "poisson":  # e^z grows fast: smaller inputs keep SGD with momentum stable
+            X *= 0.5
+            y = rng.poisson(1.5, size=(BATCH, sizes[-1])).astype(np.float32)
         else:
             y = rng.normal(size=(BATCH, sizes[-1])).astype(np.float32)
         w = rng.uniform(0.0, 2.0, size=BATCH).astype(np.float32) if weighted else None
@@ -183,14 +189,14 @@ def test_training_matches_torch(activation, opt_name):
     assert_same_run(*run_both(activation, opt_name))
 
 
-@pytest.mark.parametrize("loss", ["ce_probs", "binary_cross_entropy", "mse"])
+@pytest.mark.parametrize("loss", ["ce_probs", "binary_cross_entropy", "mse", "poisson"])
 @pytest.mark.parametrize("activation", ["tanh", "relu", "maxout"])
 @pytest.mark.parametrize("opt_name", ["adam", "sgd_momentum"])
 def test_other_losses_match_torch(activation, loss, opt_name):
     assert_same_run(*run_both(activation, opt_name, loss=loss, seed=3))
 
 
-@pytest.mark.parametrize("loss", ["cross_entropy", "ce_probs", "binary_cross_entropy", "mse"])
+@pytest.mark.parametrize("loss", ["cross_entropy", "ce_probs", "binary_cross_entropy", "mse", "poisson"])
 @pytest.mark.parametrize("activation", ["elu", "maxout"])
 def test_sample_weight_matches_torch(activation, loss):
     assert_same_run(*run_both(activation, "adam", loss=loss, seed=4, weighted=True))

@@ -39,6 +39,11 @@ void validate_targets(Loss loss, Index n, Index outputs, const TargetView<S>& t,
     for (Index i = 0; i < count; ++i)
       if (!std::isfinite(t.dense[i]))
         throw std::invalid_argument("y contains NaN or infinity at row " + std::to_string(i / outputs));
+    if (loss == Loss::Poisson)
+      for (Index i = 0; i < count; ++i)
+        if (t.dense[i] < 0)
+          throw std::invalid_argument("targets for 'poisson' must be >= 0; row " + std::to_string(i / outputs) +
+                                      " has " + std::to_string(double(t.dense[i])));
     if (loss == Loss::BinaryCrossEntropy || loss == Loss::CrossEntropy)
       for (Index i = 0; i < count; ++i)
         if (t.dense[i] < 0 || t.dense[i] > 1)
@@ -153,6 +158,23 @@ double loss_and_grad_scaled(Loss loss, const MatrixCRef<S>& Z, const TargetView<
         }
         break;
       }
+      case Loss::Poisson: {
+        // ℓ = e^z − t z ; dℓ/dz = e^z − t. e^z in aligned blocks (detail::in_blocks), so the
+        // value and gradient depend on the row's logits alone, with or without the gradient.
+        const S* zi = Z.row(i).data();
+        detail::Block<S> e;
+        for (Index j0 = 0; j0 < C; j0 += detail::kBlock) {
+          const Index m = std::min(detail::kBlock, C - j0);
+          e.setZero();
+          for (Index j = 0; j < m; ++j) e[j] = zi[j0 + j];
+          e = e.exp();
+          for (Index j = 0; j < m; ++j) {
+            li += double(e[j]) - double(ti[j0 + j]) * double(zi[j0 + j]);
+            if (d) d[j0 + j] = (e[j] - ti[j0 + j]) * g;
+          }
+        }
+        break;
+      }
     }
     total += w * li;
   }
@@ -183,6 +205,7 @@ Index count_correct(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, I
         for (Index j = 0; j < C; ++j) correct += (Z(i, j) > S(0)) == (t.dense[i * C + j] >= S(0.5));
       break;
     case Loss::Mse:
+    case Loss::Poisson:
       counted = 0;
       break;
   }
@@ -209,6 +232,9 @@ void output_transform(Output o, MatrixRef<S> Z) {
     case Output::Sigmoid:
       // σ(z) = 1 / (1 + e^−z) for z ≥ 0, e^z / (1 + e^z) below: no overflow for any finite z.
       detail::in_blocks<S>(Z, detail::sigmoid_block<S>);
+      break;
+    case Output::Exp:
+      detail::in_blocks<S>(Z, [](detail::Block<S>& b) { b = b.exp(); });
       break;
   }
 }

@@ -142,9 +142,10 @@ void Predictor<S>::require_labels() const {
 
 template <class S>
 void Predictor<S>::require_probabilities() const {
-  if (m_net->spec().output == Output::Identity)
-    throw std::invalid_argument("probabilities need output 'softmax' or 'sigmoid'; this model's output is "
-                                "'identity' (a regression: use logits())");
+  const Output o = m_net->spec().output;
+  if (o == Output::Identity || o == Output::Exp)
+    throw std::invalid_argument(std::string("probabilities need output 'softmax' or 'sigmoid'; this model's output is '") +
+                                to_string(o) + "' (a regression: use logits())");
 }
 
 template <class S>

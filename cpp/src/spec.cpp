@@ -21,8 +21,8 @@ E parse(const std::string& name, const char* (&names)[N], const char* what) {
 
 const char* kActivationNames[] = {"identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout"};
 const char* kInitNames[] = {"xavier", "normalized_xavier", "xavier_normal", "he", "he_uniform", "random"};
-const char* kOutputNames[] = {"softmax", "sigmoid", "identity"};
-const char* kLossNames[] = {"cross_entropy", "binary_cross_entropy", "mse"};
+const char* kOutputNames[] = {"softmax", "sigmoid", "identity", "exp"};
+const char* kLossNames[] = {"cross_entropy", "binary_cross_entropy", "mse", "poisson"};
 
 void check_finite(double v, const char* name) {
   if (!std::isfinite(v)) {
@@ -79,6 +79,7 @@ Loss default_loss(Output o) {
   switch (o) {
     case Output::Softmax: return Loss::CrossEntropy;
     case Output::Sigmoid: return Loss::BinaryCrossEntropy;
+    case Output::Exp: return Loss::Poisson;
     default: return Loss::Mse;
   }
 }
@@ -106,7 +107,7 @@ void MlpSpec::validate() const {
     throw std::invalid_argument("elu_alpha must be > 0, got " + std::to_string(elu_alpha));
   if (maxout_pieces < 2 || maxout_pieces > 64)
     throw std::invalid_argument("maxout_pieces must be in [2, 64], got " + std::to_string(maxout_pieces));
-  if (static_cast<int>(output) < 0 || static_cast<int>(output) > static_cast<int>(Output::Identity))
+  if (static_cast<int>(output) < 0 || static_cast<int>(output) > static_cast<int>(Output::Exp))
     throw std::invalid_argument("output holds an unknown value");
   // Bound the parameter count so a hostile spec cannot request an absurd allocation.
   double total = 0;

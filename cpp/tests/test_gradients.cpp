@@ -262,12 +262,35 @@ TEST_CASE(loss_values_match_closed_forms) {
   CHECK_CLOSE(Gm(0, 1), 0.5, 1e-15);
   CHECK_CLOSE(Gm(1, 0), -1.5, 1e-15);
   CHECK_CLOSE(Gm(1, 1), -1.5, 1e-15);
+
+  // Poisson, one row, two outputs: z = (0, log 2), t = (1, 3):
+  //   ℓ = ((1 − 0) + (2 − 3 log 2)) / 2 = (3 − 3 log 2) / 2 ; dℓ/dz = (e^z − t)/2 = (0, −0.5)
+  RowMatrixd Zp(1, 2), Tp(1, 2), Gp(1, 2);
+  Zp << 0, std::log(2.0);
+  Tp << 1, 3;
+  TargetView<double> tp;
+  tp.dense = Tp.data();
+  tp.rows = 1;
+  tp.cols = 2;
+  CHECK_CLOSE(loss_and_grad<double>(Loss::Poisson, Zp, tp, nullptr, Gp.data()), (3 - 3 * std::log(2.0)) / 2, 1e-15);
+  CHECK_CLOSE(Gp(0, 0), 0.0, 1e-15);
+  CHECK_CLOSE(Gp(0, 1), -0.5, 1e-15);
+  CHECK_CLOSE(loss_and_grad<double>(Loss::Poisson, Zp, tp, nullptr, nullptr), (3 - 3 * std::log(2.0)) / 2, 1e-15);
+  // Negative counts are refused.
+  Tp << 1, -1;
+  bool threw = false;
+  try {
+    validate_targets<double>(Loss::Poisson, 1, 2, tp, nullptr);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  CHECK(threw);
 }
 
 // ---------------------------------------------------------------------------------------------
 // The whole network.
 
-enum class TargetKind { Labels, Probabilities, Binary, Regression };
+enum class TargetKind { Labels, Probabilities, Binary, Regression, Counts };
 
 struct Case {
   MlpSpec spec;
@@ -345,6 +368,8 @@ double reference_loss(Loss loss, const RowMatrixd& Z, const std::vector<std::int
     } else if (loss == Loss::BinaryCrossEntropy) {
       for (Index c = 0; c < Z.cols(); ++c)
         li += (T(r, c) * softplus(-Z(r, c)) + (1 - T(r, c)) * softplus(Z(r, c))) / double(Z.cols());
+    } else if (loss == Loss::Poisson) {  // −log P(t | mean e^z) without log t!: e^z − t z
+      for (Index c = 0; c < Z.cols(); ++c) li += (std::exp(Z(r, c)) - T(r, c) * Z(r, c)) / double(Z.cols());
     } else {
       for (Index c = 0; c < Z.cols(); ++c) li += (Z(r, c) - T(r, c)) * (Z(r, c) - T(r, c)) / double(Z.cols());
     }
@@ -395,6 +420,10 @@ void check_case(const Case& c, std::uint64_t seed) {
       case TargetKind::Binary:  // soft targets in [0, 1]
         T.resize(n, out);
         for (Index i = 0; i < T.size(); ++i) T.data()[i] = rng.uniform();
+        break;
+      case TargetKind::Counts:  // non-negative counts 0..4, as Poisson targets
+        T.resize(n, out);
+        for (Index i = 0; i < T.size(); ++i) T.data()[i] = double(rng.below(5));
         break;
       case TargetKind::Regression:
         T = normal_matrix(rng, n, out);
@@ -450,7 +479,8 @@ struct LossCase {
 const LossCase kLosses[] = {{Loss::CrossEntropy, TargetKind::Labels, Output::Softmax},
                             {Loss::CrossEntropy, TargetKind::Probabilities, Output::Softmax},
                             {Loss::BinaryCrossEntropy, TargetKind::Binary, Output::Sigmoid},
-                            {Loss::Mse, TargetKind::Regression, Output::Identity}};
+                            {Loss::Mse, TargetKind::Regression, Output::Identity},
+                            {Loss::Poisson, TargetKind::Counts, Output::Exp}};
 
 TEST_CASE(network_gradients_every_activation_loss_and_depth) {
   const Index hidden[] = {5, 4, 6};

@@ -133,6 +133,10 @@ void bind_one(py::module_& m, const char* name) {
       })
       .def_property("weight_penalty", [](const Self& s) { return s.net.weight_penalty(); },
                     [](Self& s, double alpha) { s.net.set_weight_penalty(alpha); })
+      .def("penalty", [](const Self& s, double weight_sum) {
+        if (!(weight_sum > 0)) throw std::invalid_argument("weight_sum must be > 0");
+        return s.net.penalty_for(weight_sum);
+      }, py::arg("weight_sum"))
       .def_property_readonly("input_mean", [](const Self& s) { return s.net.meta().input_mean; })
       .def_property_readonly("input_scale", [](const Self& s) { return s.net.meta().input_scale; })
       .def("set_classes", [](Self& s, std::vector<std::string> classes, const std::string& kind) {
@@ -160,7 +164,8 @@ void bind_mlp(py::module_& m) {
   py::enum_<Loss>(m, "Loss")
       .value("cross_entropy", Loss::CrossEntropy)
       .value("binary_cross_entropy", Loss::BinaryCrossEntropy)
-      .value("mse", Loss::Mse);
+      .value("mse", Loss::Mse)
+      .value("poisson", Loss::Poisson);
   m.def("loss_from_string", &loss_from_string);
   py::class_<EpochResult>(m, "EpochResult")
       .def_readonly("loss", &EpochResult::loss)

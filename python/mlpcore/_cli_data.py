@@ -143,7 +143,8 @@ def predict_streamed(net, path, output, kind, *, target=None) -> int:
 def _prediction_columns(net, X) -> dict:
     pred = np.asarray(net.predict(X))
     cols = {"prediction": pred} if pred.ndim == 1 else {f"prediction_{j}": pred[:, j] for j in range(pred.shape[1])}
-    if net.output != "identity":
+    from .model import REGRESSION_OUTPUTS
+    if net.output not in REGRESSION_OUTPUTS:
         proba = net.predict_proba(X)
         names = net.classes.tolist() if net.classes is not None else list(range(proba.shape[1]))
         if proba.shape[1] == len(names):

@@ -29,6 +29,7 @@ class Loss:
     cross_entropy: ClassVar[Loss]
     binary_cross_entropy: ClassVar[Loss]
     mse: ClassVar[Loss]
+    poisson: ClassVar[Loss]
     __members__: ClassVar[dict[str, Loss]]
     def __init__(self, value: SupportsInt) -> None: ...
     def __eq__(self, other: object) -> bool: ...
@@ -172,6 +173,8 @@ class _Mlp(Generic[_A, _O]):
         """L2 penalty on the weights (scikit-learn's alpha); settable."""
     @weight_penalty.setter
     def weight_penalty(self, alpha: SupportsFloat) -> None: ...
+    def penalty(self, weight_sum: SupportsFloat) -> float:
+        """The weight penalty's value at the current weights for a batch of weight sum ``weight_sum``."""
     def serialize(self) -> bytes: ...
     def copy(self) -> Self: ...
 

@@ -259,7 +259,8 @@ def cmd_predict(args) -> int:
     else:  # several outputs (multi-output regression, multi-label): one column each
         header = [f"prediction_{j}" for j in range(pred.shape[1])]
         columns = [pred[:, j] for j in range(pred.shape[1])]
-    if net.output != "identity":
+    from .model import REGRESSION_OUTPUTS
+    if net.output not in REGRESSION_OUTPUTS:
         proba = net.predict_proba(X)
         names = net.classes.tolist() if net.classes is not None else list(range(proba.shape[1]))
         if proba.shape[1] == len(names):

@@ -19,6 +19,9 @@ OUTPUTS = tuple(_CHOICES["output"])
 LOSSES = {name: _core.loss_from_string(name) for name in _CHOICES["loss"]}
 LOSS_FOR_OUTPUT = dict(_CHOICES["loss_for_output"])
 _OUTPUT_FOR_LOSS = {v: k for k, v in LOSS_FOR_OUTPUT.items()}
+# Outputs that regress (values, not classes), and their losses, which take dense targets.
+REGRESSION_OUTPUTS = ("identity", "exp")
+REGRESSION_LOSSES = tuple(LOSS_FOR_OUTPUT[o] for o in REGRESSION_OUTPUTS)
 _ENGINES = {"float32": _core.Mlp32, "float64": _core.Mlp64}
 
 
@@ -60,9 +63,11 @@ class MLP:
     seed : int, default 0
         Seed of mlpcore's own generator: the same seed gives the same weights on every platform.
     dtype : {"float32", "float64"}, default "float32"
-    output : {"softmax", "sigmoid", "identity"}, default "softmax"
+    output : {"softmax", "sigmoid", "identity", "exp"}, default "softmax"
         What the logits mean: class probabilities by softmax (loss ``cross_entropy``), independent
-        probabilities by sigmoid (``binary_cross_entropy``), or values (regression, ``mse``).
+        probabilities by sigmoid (``binary_cross_entropy``), values (regression, ``mse``), or the
+        logarithm of a mean (``exp``, the log link of Poisson regression: ``predict`` gives
+        ``e^z``, loss ``poisson`` = mean of ``e^z - y z`` over samples and outputs, ``y >= 0``).
     leaky_relu_slope : float in (0, 1), default 0.1
     elu_alpha : float > 0, default 1.0
     maxout_pieces : int in [2, 64], default 2
@@ -345,7 +350,7 @@ class MLP:
             including finite inputs that overflow the network (the message names the rows);
             the result never holds NaN.
         """
-        if self.output == "identity":
+        if self.output in REGRESSION_OUTPUTS:
             raise ValueError("predict_proba needs output 'softmax' or 'sigmoid'; this model regresses")
         return self._net.predict_proba(self._input(X))
 
@@ -365,6 +370,8 @@ class MLP:
                 return idx
             idx = idx[:, 0]
         else:
+            if self.output == "exp":  # the predicted means e^z, by the engine's output transform
+                out = self._net.predict_proba(self._input(X))
             return out[:, 0] if out.shape[1] == 1 else out
         classes = self.classes
         return idx if classes is None else classes[idx]
@@ -453,7 +460,7 @@ class MLP:
         arr = np.asarray(y)
         if arr.shape[:1] != (n_rows,):
             raise ValueError(f"y has {arr.shape[0] if arr.ndim else 0} rows but X has {n_rows}")
-        if name == "mse" or arr.ndim == 2:
+        if name in REGRESSION_LOSSES or arr.ndim == 2:
             if arr.dtype.kind not in "biuf":
                 raise ValueError(f"y must be numeric for loss '{name}', got dtype {arr.dtype}")
             t = np.ascontiguousarray(arr.reshape(n_rows, -1), dtype=self._dtype)
@@ -547,6 +554,15 @@ class MLP:
     def _evaluate_block(self, X, t, w, loss):
         """(mean loss, correct, counted) of arrays in the engine's form (see :meth:`train_epoch`)."""
         return self._net.evaluate(X, t, w, loss)
+
+    def _loss_and_grad_block(self, X, t, w, loss) -> float:
+        """:meth:`loss_and_grad` on arrays in the engine's form (see :meth:`train_epoch`), without
+        the conversions; the gradient is left in the live :attr:`gradients` buffer."""
+        return self._net.loss_and_grad(X, t, w, loss)
+
+    def _penalty(self, weight_sum: float) -> float:
+        """The weight penalty's value at the current weights for a batch of weight sum ``weight_sum``."""
+        return self._net.penalty(weight_sum)
 
     # -- persistence -------------------------------------------------------------------------------
     def save(self, path) -> None:

@@ -20,7 +20,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
                       "`pip install mlpcore[onnx]`") from exc
 
 from ._files import atomic_write
-from .model import MLP
+from .model import MLP, REGRESSION_OUTPUTS
 
 __all__ = ["export", "to_onnx", "MIN_OPSET"]
 
@@ -98,7 +98,7 @@ def _check_options(net, opset, output, input_name, output_name):
                          f"got {opset!r}")
     if output not in OUTPUTS:
         raise ValueError(f"unknown output {output!r}; expected 'logits' or 'probabilities'")
-    if output == "probabilities" and net.output == "identity":
+    if output == "probabilities" and net.output in REGRESSION_OUTPUTS:
         raise ValueError("output='probabilities' needs a model whose output is 'softmax' or 'sigmoid'; "
                          "this model regresses (use output='logits')")
     for label, name in (("input_name", input_name), ("output_name", output_name)):

@@ -34,7 +34,7 @@ except ImportError as e:  # pragma: no cover - exercised in a subprocess by the 
 
 from ._files import atomic_write
 from .metrics import _labels_array, _positions, confusion_counts
-from .model import MLP
+from .model import MLP, REGRESSION_OUTPUTS
 
 __all__ = ["activation_gallery", "confusion_counts", "confusion_matrix", "decision_boundary",
            "first_layer_weights", "learning_curves"]
@@ -185,9 +185,9 @@ def learning_curves(history, path=None, title=None) -> Figure:
 
 # -- decision boundary ---------------------------------------------------------------------------------
 def _class_labels(net: MLP) -> np.ndarray:
-    if net.output == "identity":
+    if net.output in REGRESSION_OUTPUTS:
         raise ValueError("decision_boundary needs a classifier (output 'softmax' or 'sigmoid'); "
-                         "this model regresses (output 'identity')")
+                         f"this model regresses (output '{net.output}')")
     if net.output == "sigmoid" and net.n_outputs != 1:
         raise ValueError(f"decision_boundary needs one class per sample; this sigmoid model has "
                          f"{net.n_outputs} independent outputs")

@@ -206,7 +206,8 @@ def _set_classes(trainer, source):
     """Class labels for a classifier that has none yet: one pass over the targets (the target column
     alone where the format allows)."""
     net = trainer.net
-    if trainer.loss == "mse" or net.classes is not None:
+    from .model import REGRESSION_LOSSES
+    if trainer.loss in REGRESSION_LOSSES or net.classes is not None:
         return
     labels = []
     for y in source.targets():

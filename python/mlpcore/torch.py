@@ -17,7 +17,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
     raise ImportError("mlpcore.torch needs PyTorch; install it with `pip install mlpcore[torch]`") from exc
 
-from .model import MLP
+from .model import MLP, REGRESSION_OUTPUTS
 
 __all__ = ["Maxout", "StandardizedLinear", "from_torch", "to_torch"]
 
@@ -123,7 +123,7 @@ def to_torch(net: MLP, output: str = "logits") -> torch.nn.Sequential:
         raise TypeError(f"net must be an mlpcore.MLP, got {type(net).__name__}")
     if output not in ("logits", "probabilities"):
         raise ValueError(f"unknown output {output!r}; expected 'logits' or 'probabilities'")
-    if output == "probabilities" and net.output == "identity":
+    if output == "probabilities" and net.output in REGRESSION_OUTPUTS:
         raise ValueError("output='probabilities' needs a model whose output is 'softmax' or 'sigmoid'; "
                          "this model regresses (use output='logits')")
     dtype = _TORCH_DTYPES[net.dtype.name]

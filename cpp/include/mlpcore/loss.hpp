@@ -25,6 +25,8 @@ struct TargetView {
 ///                  dℓ_i/dz_i = p_i·Σ_j t_ij − t_i, p = softmax(z_i)
 ///   binary_cross_entropy: ℓ_ij = max(z,0) − z t + log(1 + e^−|z|), averaged over the C outputs
 ///   mse: ℓ_ij = (z − t)², averaged over the C outputs
+///   poisson: ℓ_ij = e^z − t z (the Poisson negative log-likelihood of a mean e^z, without the
+///            terms in t alone), averaged over the C outputs; dℓ/dz = e^z − t. Targets t ≥ 0.
 /// Reduction: L = Σ_i w_i ℓ_i / Σ_i w_i (w = 1 without sample weights), as torch's "mean".
 /// Z: n × C. dL_dZ (n × C) may not alias Z. weights: n values ≥ 0 with a positive sum, or null.
 /// Does not validate (see validate_targets); callers validate once per dataset or batch.
@@ -47,7 +49,7 @@ void validate_targets(Loss loss, Index n, Index outputs, const TargetView<S>& t,
 
 /// Correct predictions in a batch, for accuracy: rows whose logit argmax equals the label (or the
 /// target's argmax) for cross_entropy; elements where (z > 0) == (t ≥ 0.5) for
-/// binary_cross_entropy; none for mse. `counted` receives the denominator (rows, elements, or 0).
+/// binary_cross_entropy; none for mse and poisson. `counted` receives the denominator (rows, elements, or 0).
 template <class S>
 Index count_correct(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, Index& counted);
 
@@ -55,10 +57,11 @@ Index count_correct(Loss loss, const MatrixCRef<S>& Z, const TargetView<S>& t, I
 struct Evaluation {
   double loss = 0.0;
   Index correct = 0;
-  Index counted = 0;  ///< 0 when accuracy does not apply (mse)
+  Index counted = 0;  ///< 0 when accuracy does not apply (mse, poisson)
 };
 
-/// Turns logits into the output kind's probabilities in place (softmax rows, sigmoid, identity).
+/// Turns logits into the output kind's probabilities in place (softmax rows, sigmoid, identity),
+/// or for exp into the predicted means e^z (+inf where e^z overflows).
 /// Each row's probabilities depend on that row's logits alone: the same bits whatever the
 /// matrix's address, the row's position in the batch or the call.
 template <class S>

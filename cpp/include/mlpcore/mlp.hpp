@@ -110,6 +110,9 @@ class BasicMlp {
   /// std::invalid_argument for a negative or non-finite alpha.
   void set_weight_penalty(double alpha);
   double weight_penalty() const { return m_penalty; }
+  /// The penalty's value alpha / (2·weight_sum) · Σ_l ‖W_l‖² at the current weights, for a batch
+  /// whose sample weights sum to weight_sum (> 0); 0 when the penalty is off.
+  double penalty_for(double weight_sum) const;
 
   /// Logits for X (n × n_inputs) written to the workspace; returns a view of them
   /// (n × n_outputs) valid until the workspace is used again. Throws on a wrong column count,
@@ -174,8 +177,7 @@ class BasicMlp {
   const S* packed_batch(const MatrixCRef<S>& X, Workspace<S>& ws) const;
   /// The weight penalty's value for a batch of n rows (weights may be null); 0 when it is off.
   double penalty_value(Index n, const S* weights) const;
-  /// Its value for a batch whose sample weights sum to weight_sum, and grads() += c·W.
-  double penalty_for(double weight_sum) const;
+  /// grads() += c·W.
   void add_penalty_grad(S c);
   /// The same value, also adding the penalty's gradient to grads().
   double penalty_with_grad(Index n, const S* weights);

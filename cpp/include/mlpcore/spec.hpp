@@ -22,11 +22,12 @@ enum class Activation { Identity, Sigmoid, Tanh, Relu, LeakyRelu, Elu, Maxout };
 /// fan_out counts units (not maxout pieces).
 enum class Init { Xavier, NormalizedXavier, XavierNormal, He, HeUniform, Random };
 
-/// What the last layer's logits mean; decides predict_proba and the matching loss.
-enum class Output { Softmax, Sigmoid, Identity };
+/// What the last layer's logits mean; decides predict_proba and the matching loss. Exp is the
+/// log link of Poisson regression: the prediction is e^z (a mean count or rate), z its logarithm.
+enum class Output { Softmax, Sigmoid, Identity, Exp };
 
 /// Training objective, computed from the logits (never from probabilities).
-enum class Loss { CrossEntropy, BinaryCrossEntropy, Mse };
+enum class Loss { CrossEntropy, BinaryCrossEntropy, Mse, Poisson };
 
 /// Lower-snake names used by Python, the model file and error messages.
 const char* to_string(Activation a);

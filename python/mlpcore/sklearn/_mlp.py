@@ -20,6 +20,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.optimize
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -42,9 +43,8 @@ _ENGINE_ACTIVATION = {"identity": "identity", "logistic": "sigmoid", "tanh": "ta
                       "leaky_relu": "leaky_relu", "elu": "elu", "maxout": "maxout"}
 # out_activation_ -> (engine output, engine loss)
 _ENGINE_OUTPUT = {"softmax": ("softmax", "cross_entropy"), "logistic": ("sigmoid", "binary_cross_entropy"),
-                  "identity": ("identity", "mse")}
-_LBFGS = ("solver='lbfgs' is not available in mlpcore, which trains with mini-batches in its C++ engine; "
-          "use solver='adam' (the default) or solver='sgd'")
+                  "identity": ("identity", "mse"), "exp": ("exp", "poisson")}
+_STOCHASTIC = ("sgd", "adam")
 _NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large values and "
                "need to be preprocessed.")
 
@@ -110,15 +110,23 @@ class _BaseMLP(BaseEstimator):
     # -- fitting ----------------------------------------------------------------------------------
     def _loss_factor(self) -> float:
         """k with engine gradient = k * scikit-learn gradient (see the module docstring)."""
-        return {"softmax": 1.0, "logistic": 1.0, "identity": 2.0}[self.out_activation_] / (
+        return {"softmax": 1.0, "logistic": 1.0, "identity": 2.0, "exp": 1.0}[self.out_activation_] / (
             1.0 if self.out_activation_ == "softmax" else self.n_outputs_)
 
     def _weights_sumsq(self) -> float:
         return float(sum(np.dot(w.ravel(), w.ravel()) for w in self.coefs_))
 
+    def _loss_offset(self, y, sample_weight) -> float:
+        """What scikit-learn's reported loss adds to the engine's / k: for Poisson, the terms of
+        the half deviance in y alone, sum over outputs of the weighted mean of y log y - y."""
+        if self.out_activation_ != "exp":
+            return 0.0
+        y_log_y = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
+        return float(np.average(y_log_y - y, weights=sample_weight, axis=0).sum())
+
     def _reported_loss(self, engine_loss, k, sumsq_before, n_batches, n_samples, weight_sum) -> float:
         if self.out_activation_ != "identity" or self.n_outputs_ == 1 or self.alpha == 0:
-            return engine_loss / k
+            return engine_loss / k + self._offset
         # Squared error, several outputs: engine = 2 * data + (2 / C) * l2 while scikit-learn
         # reports data + l2, with l2 averaged over the epoch's batches (each alpha / (2 * sum_w_b)
         # * ||W||^2, weighted by its rows); ||W||^2 taken as the mean of the epoch's ends.
@@ -127,8 +135,6 @@ class _BaseMLP(BaseEstimator):
         return engine_loss / 2.0 + l2 * (1.0 - 1.0 / self.n_outputs_)
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
-        if self.solver == "lbfgs":
-            raise ValueError(_LBFGS)
         hidden = self.hidden_layer_sizes
         if not hasattr(hidden, "__iter__"):
             hidden = [hidden]
@@ -150,7 +156,10 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"cannot continue training a network of sizes {self._net.sizes} "
                              f"({self._net.dtype}) on data that needs {layer_units} ({X.dtype}); "
                              "set warm_start=False to start afresh")
-        self._fit_stochastic(X, y, sample_weight, incremental)
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(X, y, sample_weight)
+        else:
+            self._fit_stochastic(X, y, sample_weight, incremental)
         if not np.isfinite(self._net.parameters).all():
             raise ValueError(_NON_FINITE)
         return self
@@ -161,7 +170,7 @@ class _BaseMLP(BaseEstimator):
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(layer_units)
         if not is_classifier(self):
-            self.out_activation_ = "identity"
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
         elif self._label_binarizer.y_type_ == "multiclass":
             self.out_activation_ = "softmax"
         else:
@@ -184,6 +193,10 @@ class _BaseMLP(BaseEstimator):
         net.set_weights(weights)
         self._net = net
         self._best_params = net.parameters.copy()
+        if self.solver in _STOCHASTIC:  # as scikit-learn: lbfgs keeps no curve or stopping state
+            self._initialize_stopping()
+
+    def _initialize_stopping(self):
         self.loss_curve_ = []
         self._no_improvement_count = 0
         if self.early_stopping:
@@ -206,7 +219,51 @@ class _BaseMLP(BaseEstimator):
                        nesterov=bool(self.nesterovs_momentum and self.momentum > 0))
         return Adam(lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2), eps=self.epsilon * k)
 
+    def _fit_lbfgs(self, X, y, sample_weight):
+        """Full-batch L-BFGS: scipy's L-BFGS-B drives, the engine computes the objective and its
+        gradient over the flat parameter buffer. scikit-learn's objective is the engine's divided
+        by k (see the module docstring), so the driver sees the same numbers as scikit-learn's."""
+        net = self._net
+        k = self._loss_factor()
+        net.weight_penalty = self.alpha * k
+        loss = _ENGINE_OUTPUT[self.out_activation_][1]
+        X = np.ascontiguousarray(X)
+        t = self._engine_targets(y)
+        w = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=net.dtype)
+        self._offset = self._loss_offset(y, sample_weight)
+        params, grads = net.parameters, net.gradients
+        if self.out_activation_ == "identity" and self.n_outputs_ > 1 and self.alpha > 0:
+            # engine = 2 * data + (2 / C) * l2 while scikit-learn reports data + l2 (its gradient
+            # stays the engine's / k): add back the part of l2 the division removes.
+            weight_sum = X.shape[0] if w is None else float(w.sum())
+            scale = 1.0 - 1.0 / self.n_outputs_
+
+            def reported(value):
+                return value / 2.0 + scale * net._penalty(weight_sum) / k
+        else:
+            def reported(value):
+                return value / k + self._offset
+
+        def objective(packed):
+            params[...] = packed
+            value = net._loss_and_grad_block(X, t, w, loss)
+            return reported(value), grads / k
+
+        result = scipy.optimize.minimize(objective, params.astype(np.float64), method="L-BFGS-B", jac=True,
+                                         options={"maxfun": self.max_fun, "maxiter": self.max_iter,
+                                                  "gtol": self.tol})
+        self.n_iter_ = min(int(result.nit), self.max_iter)
+        if result.status != 0:
+            hint = (f" Increase max_iter (now {self.max_iter}) or max_fun (now {self.max_fun})"
+                    if self.n_iter_ == self.max_iter or result.nfev >= self.max_fun else "")
+            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status={result.status}): "
+                          f"{result.message}.{hint}; scaling the data may also help.", ConvergenceWarning)
+        self.loss_ = float(result.fun)
+        params[...] = result.x
+
     def _fit_stochastic(self, X, y, sample_weight, incremental):
+        if "loss_curve_" not in self.__dict__:  # warm start after an lbfgs fit
+            self._initialize_stopping()
         k = self._loss_factor()
         if not incremental or "_optimizer" not in self.__dict__:
             self._optimizer = self._new_optimizer(k)
@@ -235,6 +292,7 @@ class _BaseMLP(BaseEstimator):
         t_train = self._engine_targets(y_train)
         if sw_train is not None:
             sw_train = np.ascontiguousarray(sw_train, dtype=dtype)
+        self._offset = self._loss_offset(y_train, sw_train)
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
         if self.batch_size == "auto":
@@ -347,8 +405,9 @@ class _BaseMLP(BaseEstimator):
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     def _check_solver(self):
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {_LBFGS}")
+        if self.solver not in _STOCHASTIC:
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not "
+                                 "stochastic.")
         return True
 
     # -- prediction -------------------------------------------------------------------------------
@@ -359,6 +418,8 @@ class _BaseMLP(BaseEstimator):
         X = dense(X, net.dtype)
         if self.out_activation_ == "identity":
             return net.forward(X)
+        if self.out_activation_ == "exp":
+            return net.predict(X).reshape(X.shape[0], -1)
         return net.predict_proba(X)
 
     def _score_with_function(self, X, y, sample_weight, score_function):
@@ -382,8 +443,11 @@ _PARAMS_DOC = """
     activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'elu', 'maxout'}, default='relu'
         Hidden activation. Beyond scikit-learn's four: ``leaky_relu`` max(0.1x, x), ``elu``
         (x if x >= 0 else e^x - 1) and ``maxout`` (the larger of two linear pieces per unit).
-    solver : {'adam', 'sgd'}, default='adam'
-        'lbfgs' raises a ValueError naming these two.
+    solver : {'adam', 'sgd', 'lbfgs'}, default='adam'
+        'lbfgs' is full-batch L-BFGS (scipy's L-BFGS-B driving the engine's loss and gradient):
+        at most ``max_iter`` iterations and ``max_fun`` loss evaluations, stopping when the largest
+        gradient component falls to ``tol``; it sets no ``loss_curve_`` and ignores the batch,
+        schedule, momentum, Adam and early-stopping parameters, as scikit-learn does.
     alpha : float, default=1e-4
         L2 penalty as scikit-learn defines it: ``alpha / (2 * sum_w) * sum ||W||^2`` added to each
         batch's loss (weights only, not biases; ``sum_w`` the batch's sample-weight sum).
@@ -398,14 +462,15 @@ _PARAMS_DOC = """
         As in scikit-learn. The same ``random_state`` draws the same initial weights, validation
         split and epoch orders as scikit-learn does.
     max_fun : int, default=15000
-        Accepted for compatibility; only 'lbfgs' uses it.
+        'lbfgs' only: the most loss-and-gradient evaluations.
 """
 
 _ATTRS_DOC = """
     Attributes
     ----------
     loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_, n_iter_, t_
-        As in scikit-learn (losses include the L2 term).
+        As in scikit-learn (losses include the L2 term). With 'lbfgs', ``n_iter_`` counts its
+        iterations, ``loss_`` is the final loss, and the other four are not set.
     coefs_ : list of ndarray, ``coefs_[i]`` shaped (n_in, n_out)
     intercepts_ : list of ndarray, ``intercepts_[i]`` shaped (n_out,)
     n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_
@@ -510,6 +575,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         check_is_fitted(self)
         y_pred = self._forward(X)
+        if self.out_activation_ == "logistic":
+            # A logistic unit's probability lies strictly between 0 and 1, but rounds to exactly
+            # 1 (or 0) once |z| passes ~37 in float64: keep the nearest representable values
+            # inside, as the multi-label check of scikit-learn requires.
+            info = np.finfo(y_pred.dtype)
+            np.clip(y_pred, info.smallest_subnormal, 1.0 - info.epsneg, out=y_pred)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         if y_pred.ndim == 1:
@@ -535,8 +606,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     Parameters
     ----------
-    loss : {'squared_error'}, default='squared_error'
-        'poisson' raises a ValueError (the engine has no exponential output).
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        'squared_error': half the mean squared error, identity output. 'poisson': half the
+        Poisson deviance with a log link, as scikit-learn: the output is ``exp`` of the last
+        layer (``out_activation_ == 'exp'``), the engine minimises the mean of ``e^z - y z``
+        (targets must be >= 0), and ``loss_`` adds back the terms in ``y`` alone.
     """ + _PARAMS_DOC.split("----------\n", 1)[1] + _ATTRS_DOC
 
     _parameter_constraints: dict = {**_BaseMLP._parameter_constraints,
@@ -572,11 +646,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
-
-    def _fit(self, X, y, sample_weight=None, incremental=False):
-        if self.loss != "squared_error":
-            raise ValueError(f"loss={self.loss!r} is not available in mlpcore; use loss='squared_error'")
-        return super()._fit(X, y, sample_weight=sample_weight, incremental=incremental)
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
