@@ -25,13 +25,23 @@ def torch_one_thread():
     torch.set_num_threads(previous)
 
 
+def _engine_threads(n):
+    import mlpcore
+
+    before = mlpcore.get_num_threads()
+    mlpcore.set_num_threads(n)
+    yield
+    mlpcore.set_num_threads(before)
+
+
 @pytest.fixture
 def engine_one_thread():
     """The engine on one thread for a test: small nets run fastest so, and the timing of a
     shared machine stays out of it."""
-    import mlpcore
+    yield from _engine_threads(1)
 
-    before = mlpcore.get_num_threads()
-    mlpcore.set_num_threads(1)
-    yield
-    mlpcore.set_num_threads(before)
+
+@pytest.fixture
+def engine_two_threads():
+    """The engine on two threads for a test (thread-count behaviour)."""
+    yield from _engine_threads(2)

@@ -214,16 +214,10 @@ def test_exception_types():
 
 
 # -- threads: only work that can use them starts a parallel region ---------------------------------
-@pytest.fixture
-def two_threads():
-    previous = mlpcore.get_num_threads()
-    mlpcore.set_num_threads(2)
-    yield
-    mlpcore.set_num_threads(previous)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_small_net_enters_no_parallel_region(two_threads, dtype):
+def test_small_net_enters_no_parallel_region(engine_two_threads, dtype):
     # The course's 2-128-4 net: every product is far below the ~2M multiply-adds that pay for a
     # team of threads, so with 2 threads allowed it must still run on the calling thread alone
     # (a region waits for a busy second core: 10-20x slower training on a loaded machine).
@@ -239,7 +233,7 @@ def test_small_net_enters_no_parallel_region(two_threads, dtype):
     assert _core.parallel_regions() == before
 
 
-def test_large_product_counts_its_parallel_region(two_threads):
+def test_large_product_counts_its_parallel_region(engine_two_threads):
     # The counter does see regions: 256 x 512 x 1024 multiply-adds per forward product.
     net = mlpcore.MLP([512, 1024, 10], seed=0)
     X = np.ones((256, 512), np.float32)

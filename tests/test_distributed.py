@@ -26,13 +26,6 @@ import mpi_worker  # noqa: E402  (the worker's set-up is the single-process refe
 MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
 
 
-@pytest.fixture
-def one_thread():
-    previous = mlpcore.get_num_threads()
-    mlpcore.set_num_threads(1)
-    yield
-    mlpcore.set_num_threads(previous)
-
 
 @pytest.fixture(scope="module")
 def data_file(tmp_path_factory):
@@ -64,7 +57,7 @@ def load_data(path):
 
 # -- training -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("n", [2, 3, 4])
-def test_ranks_agree_and_match_single_process(n, tmp_path, data_file, one_thread):
+def test_ranks_agree_and_match_single_process(n, tmp_path, data_file, engine_one_thread):
     mpirun(n, "train", tmp_path, data_file)
     ranks = [dict(np.load(tmp_path / f"train-rank{r}.npz")) for r in range(n)]
     data = load_data(data_file)
@@ -139,7 +132,7 @@ def test_cli_writes_one_model(tmp_path):
         assert sorted(p.name for p in tmp_path.iterdir()) == [f"run{k}" for k in range(1, n + 1)]
 
 
-def test_reference_needs_no_mpi_and_rejects_comm(data_file, one_thread):
+def test_reference_needs_no_mpi_and_rejects_comm(data_file, engine_one_thread):
     data = load_data(data_file)
     with pytest.raises(ValueError, match="either comm or simulate_ranks"):
         DistributedTrainer(mpi_worker.make_net("float32"), mlpcore.Adam(), comm=object(), simulate_ranks=2)
