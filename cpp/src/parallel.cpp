@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: MIT
-// The engine's thread count and its cap (see parallel.hpp for when threads are used at all).
+// The engine's thread count and its cap, and the worker threads that share out a product's
+// pieces (see parallel.hpp for when threads are used at all, and why not an OpenMP team).
 #include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -39,6 +48,128 @@ int engine_threads() {
 #endif
 }
 void note_parallel_region() { g_regions.fetch_add(1, std::memory_order_relaxed); }
+
+namespace {
+#ifdef _OPENMP
+// Worker threads, started on first use and never stopped (the pool is leaked on purpose: joining
+// at exit would race with a job still running on another thread). One job at a time.
+//
+// A job's pieces are handed out through m_ticket = (job number << 32) | next piece. A thread
+// takes a piece by a compare-and-swap that also checks the job number, so a worker that wakes
+// after its job has ended cannot take a piece of the next one by mistake; once it holds a piece,
+// the job's fields stay valid until it reports the piece done (the caller waits for that).
+class Pool {
+ public:
+  // Runs the job on the caller and up to `helpers` workers; false (nothing run) when another
+  // caller's job is running.
+  bool run(Index pieces, int helpers, void (*fn)(const void*, Index), const void* context) {
+    std::unique_lock<std::mutex> busy(m_busy, std::try_to_lock);
+    if (!busy.owns_lock()) return false;
+    std::uint32_t job;
+    {
+      const std::lock_guard<std::mutex> lock(m_mutex);
+      if (m_pid != getpid()) {  // a forked child: its parent's workers do not exist here
+        for (auto& t : m_threads) (void)t.release();
+        m_threads.clear();
+        m_pid = getpid();
+      }
+      while (int(m_threads.size()) < helpers) {
+        const int index = int(m_threads.size());
+        m_threads.push_back(std::make_unique<std::thread>([this, index] { work(index); }));
+      }
+      job = ++m_job;
+      m_fn = fn;
+      m_context = context;
+      m_pieces = pieces;
+      m_helpers = helpers;
+      m_mode = fp_mode();
+      m_done.store(0, std::memory_order_relaxed);
+      m_ticket.store(std::uint64_t(job) << 32, std::memory_order_release);
+    }
+    m_wake.notify_all();
+    Index mine = 0;
+    for (Index i; (i = take(job, pieces)) >= 0; ++mine) fn(context, i);
+    // Wait for the pieces the workers took: a few yields first (they are usually mid-GEMM on
+    // their own core), then sleep, which leaves this core to a descheduled worker.
+    if (m_done.fetch_add(mine, std::memory_order_acq_rel) + mine != pieces) {
+      for (int spin = 0; spin < kYields && m_done.load(std::memory_order_acquire) != pieces; ++spin)
+        std::this_thread::yield();
+      std::unique_lock<std::mutex> lock(m_mutex);
+      m_finished.wait(lock, [&] { return m_done.load(std::memory_order_acquire) == pieces; });
+    }
+    return true;
+  }
+
+ private:
+  static constexpr int kYields = 64;
+
+  // The next piece of job `job` (of `pieces`), or −1 when none is left or the job has ended.
+  Index take(std::uint32_t job, Index pieces) {
+    std::uint64_t t = m_ticket.load(std::memory_order_acquire);
+    for (;;) {
+      const Index next = Index(t & 0xffffffffu);
+      if (std::uint32_t(t >> 32) != job || next >= pieces) return -1;
+      if (m_ticket.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) return next;
+    }
+  }
+
+  void work(int index) {
+    omp_set_num_threads(1);  // this thread's own setting: Eigen's products stay on it
+    std::uint32_t seen = 0;
+    for (;;) {
+      void (*fn)(const void*, Index);
+      const void* context;
+      unsigned mode;
+      Index pieces;
+      {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_wake.wait(lock, [&] { return m_job != seen; });
+        seen = m_job;
+        if (index >= m_helpers) continue;  // this job asked for fewer threads than exist
+        fn = m_fn;
+        context = m_context;
+        mode = m_mode;
+        pieces = m_pieces;
+      }
+      const ScopedFpMode same_mode(mode);
+      Index mine = 0;
+      for (Index i; (i = take(seen, pieces)) >= 0; ++mine) fn(context, i);
+      if (mine != 0 && m_done.fetch_add(mine, std::memory_order_acq_rel) + mine == pieces) {
+        const std::lock_guard<std::mutex> lock(m_mutex);
+        m_finished.notify_all();
+      }
+    }
+  }
+
+  std::mutex m_busy;   // held by the caller whose job is running
+  std::mutex m_mutex;  // guards the job's fields, m_job and the worker list
+  std::condition_variable m_wake, m_finished;
+  std::vector<std::unique_ptr<std::thread>> m_threads;
+  pid_t m_pid = getpid();
+  std::uint32_t m_job = 0;
+  void (*m_fn)(const void*, Index) = nullptr;
+  const void* m_context = nullptr;
+  Index m_pieces = 0;
+  int m_helpers = 0;
+  unsigned m_mode = 0;
+  std::atomic<std::uint64_t> m_ticket{0};
+  std::atomic<Index> m_done{0};
+};
+#endif
+}  // namespace
+
+void run_pieces(Index pieces, int threads, void (*run)(const void*, Index), const void* context) {
+#ifdef _OPENMP
+  static Pool& pool = *new Pool;
+  if (!omp_in_parallel() && pool.run(pieces, threads - 1, run, context)) {
+    note_parallel_region();
+    return;
+  }
+#else
+  (void)threads;
+#endif
+  for (Index i = 0; i < pieces; ++i) run(context, i);
+}
 }  // namespace detail
 
 void set_num_threads(int n) {
