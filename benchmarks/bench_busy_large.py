@@ -62,7 +62,8 @@ def worker(build_dir: str | None) -> int:
             return statistics.median(calls)
         batch = int(case.split("_b")[1])
         net = mlpcore.MLP(SIZES, "relu", seed=0)
-        trainer = mlpcore.Trainer(net, mlpcore.Adam(lr=1e-3), batch_size=batch, epochs=1, seed=0, progress=False)
+        trainer = mlpcore.Trainer(net, mlpcore.Adam(lr=1e-3), batch_size=batch, epochs=1, seed=0,
+                                  progress=False)
         start = time.perf_counter()
         trainer.fit(X, y)
         return time.perf_counter() - start
@@ -128,8 +129,10 @@ def main(argv=None) -> int:
     if argv[:1] == ["--worker"]:
         return worker(argv[1] if len(argv) > 1 else None)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="timed runs per case and thread count (default 5)")
-    parser.add_argument("--pin", type=int, default=None, metavar="CPU", help="pin the busy process to this CPU")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="timed runs per case and thread count (default 5)")
+    parser.add_argument("--pin", type=int, default=None, metavar="CPU",
+                        help="pin the busy process to this CPU")
     parser.add_argument("--build", action="append", default=[], metavar="LABEL=DIR",
                         help="also time the mlpcore importable from DIR (repeatable)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")

@@ -2,6 +2,7 @@
 // The engine's thread count and its cap, and the worker threads that share out a product's
 // pieces (see parallel.hpp for when threads are used at all, and why not an OpenMP team).
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #ifdef _OPENMP
@@ -51,6 +53,18 @@ void note_parallel_region() { g_regions.fetch_add(1, std::memory_order_relaxed);
 
 namespace {
 #ifdef _OPENMP
+// Spins (without a system call) until done() or for `duration`, whichever comes first.
+template <class Done>
+void spin_for(std::chrono::microseconds duration, const Done& done) {
+  const auto until = std::chrono::steady_clock::now() + duration;
+  while (!done()) {
+#if defined(__x86_64__) || defined(__i386__)
+    for (int k = 0; k < 16; ++k) __builtin_ia32_pause();  // yield the core's pipeline to its twin
+#endif
+    if (std::chrono::steady_clock::now() >= until) return;
+  }
+}
+
 // Worker threads, started on first use and never stopped (the pool is leaked on purpose: joining
 // at exit would race with a job still running on another thread). One job at a time.
 //
@@ -58,6 +72,19 @@ namespace {
 // takes a piece by a compare-and-swap that also checks the job number, so a worker that wakes
 // after its job has ended cannot take a piece of the next one by mistake; once it holds a piece,
 // the job's fields stay valid until it reports the piece done (the caller waits for that).
+//
+// Waiting, measured with bench_busy_large.py on 2 cores (OMP_WAIT_POLICY plays no part: these
+// are not OpenMP threads):
+//  - the caller, done with its pieces, spins kCallerSpin for the workers' last pieces, then
+//    sleeps. Sleeping at once lost up to a third of the idle speed-up at batch 128; a yield loop
+//    instead of the spin hands the core to other processes and waits a time slice for it back.
+//  - a worker, done with a job, spins kWorkerSpin for the next one (products follow each other
+//    within microseconds in a training step; waking a sleeping thread costs more than a small
+//    piece), unless the OS preempted it within the last kQuietAfterPreempt: then the core is
+//    shared with another process, and spinning there would spend the worker's fair share of it,
+//    leaving it descheduled when the next job comes, where a sleeping worker is woken at once.
+//    Spinning always made 2 threads ~10 % slower than 1 with a busy core at batch 128; never
+//    spinning lost a quarter of the idle speed-up at that batch.
 class Pool {
  public:
   // Runs the job on the caller and up to `helpers` workers; false (nothing run) when another
@@ -89,19 +116,18 @@ class Pool {
     m_wake.notify_all();
     Index mine = 0;
     for (Index i; (i = take(job, pieces)) >= 0; ++mine) fn(context, i);
-    // Wait for the pieces the workers took: a few yields first (they are usually mid-GEMM on
-    // their own core), then sleep, which leaves this core to a descheduled worker.
     if (m_done.fetch_add(mine, std::memory_order_acq_rel) + mine != pieces) {
-      for (int spin = 0; spin < kYields && m_done.load(std::memory_order_acquire) != pieces; ++spin)
-        std::this_thread::yield();
+      const auto all_done = [&] { return m_done.load(std::memory_order_acquire) == pieces; };
+      spin_for(kCallerSpin, all_done);
       std::unique_lock<std::mutex> lock(m_mutex);
-      m_finished.wait(lock, [&] { return m_done.load(std::memory_order_acquire) == pieces; });
+      m_finished.wait(lock, all_done);
     }
     return true;
   }
 
  private:
-  static constexpr int kYields = 64;
+  static constexpr std::chrono::microseconds kCallerSpin{30}, kWorkerSpin{50};
+  static constexpr std::chrono::milliseconds kQuietAfterPreempt{20};
 
   // The next piece of job `job` (of `pieces`), or −1 when none is left or the job has ended.
   Index take(std::uint32_t job, Index pieces) {
@@ -116,7 +142,20 @@ class Pool {
   void work(int index) {
     omp_set_num_threads(1);  // this thread's own setting: Eigen's products stay on it
     std::uint32_t seen = 0;
+    long preempted = 0;  // involuntary context switches of this thread so far
+    auto quiet_until = std::chrono::steady_clock::now();
     for (;;) {
+      rusage usage;
+      getrusage(RUSAGE_THREAD, &usage);
+      const auto now = std::chrono::steady_clock::now();
+      if (usage.ru_nivcsw != preempted) {
+        preempted = usage.ru_nivcsw;
+        quiet_until = now + kQuietAfterPreempt;
+      }
+      const auto next_job = [&] {
+        return std::uint32_t(m_ticket.load(std::memory_order_acquire) >> 32) != seen;
+      };
+      if (now >= quiet_until) spin_for(kWorkerSpin, next_job);
       void (*fn)(const void*, Index);
       const void* context;
       unsigned mode;

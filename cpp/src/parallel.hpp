@@ -17,9 +17,10 @@
 // thread and every thread, the caller included, takes the next piece from an atomic counter. A
 // worker that has not woken up takes nothing, and the caller only waits for pieces already
 // taken, so a descheduled worker delays a product by one piece at most; a worker that wakes late
-// finds nothing left. The caller waits for those pieces by sleeping, not spinning, which leaves
-// its core to the worker it waits for. The pieces depend only on the range and the thread count,
-// never on which thread takes them, so results repeat bit for bit for a given thread count.
+// finds nothing left. The caller waits for those pieces by a short spin, then by sleeping, which
+// leaves its core to the worker it waits for (parallel.cpp says how long each side spins). The
+// pieces depend only on the range and the thread count, never on which thread takes them, so
+// results repeat bit for bit for a given thread count.
 //
 // Eigen is never allowed to open OpenMP regions of its own: its products run with the calling
 // thread's OpenMP setting lowered to one thread (SerialProducts; the workers set theirs once),
@@ -78,8 +79,12 @@ class SerialProducts {
 /// Pieces per thread: enough that a thread which loses its core holds back only a small part of
 /// the work, few enough that each piece is a GEMM of efficient size.
 constexpr Index kPiecesPerThread = 4;
-/// Multiply-adds below which a product piece is not cut further (its packing costs dominate).
+/// Multiply-adds, and rows (or columns), below which a product piece is not cut further: each
+/// piece is a GEMM of its own that packs the whole of the other operand again, so thin pieces
+/// spend their time packing (16-row pieces lost a quarter of the idle 2-thread speed-up at
+/// batch 128; 64 keep it).
 constexpr double kMinPieceWork = double(1 << 19);
+constexpr Index kMinPieceRows = 64;
 
 /// Runs run(context, i) for every i in [0, pieces), each once, spread over `threads` threads (the
 /// caller and threads − 1 workers) by an atomic counter, each call with the caller's
@@ -123,9 +128,9 @@ inline int product_parts(double work, Index extent) {
 
 /// Pieces for a product of `work` multiply-adds along `extent` rows on `threads` threads:
 /// kPiecesPerThread per thread, fewer when a piece would fall under kMinPieceWork multiply-adds
-/// or kMinPartRows rows, never fewer than the threads.
+/// or kMinPieceRows rows, never fewer than the threads.
 inline Index product_pieces(double work, Index extent, int threads) {
-  const Index by_work = Index(work / kMinPieceWork), by_rows = extent / kMinPartRows;
+  const Index by_work = Index(work / kMinPieceWork), by_rows = extent / kMinPieceRows;
   return std::max<Index>(threads, std::min<Index>({threads * kPiecesPerThread, by_work, by_rows}));
 }
 
