@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 import statistics
 import subprocess
 import sys
@@ -92,13 +93,6 @@ class Worker:
         self.proc.wait()
 
 
-def start_spinner(pin: int | None) -> subprocess.Popen:
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    if pin is not None:
-        os.sched_setaffinity(spinner.pid, {pin})
-    return spinner
-
-
 def measure(workers: list[Worker], rounds: int) -> dict:
     times = {w.label: {c: {1: [], 2: []} for c in CASES} for w in workers}
     for w in workers:  # warm-up: first allocations, the thread pool
@@ -138,6 +132,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = parser.parse_args(argv)
 
+    from bench_busy_core import start_spinner  # here, not above: it imports mlpcore
+
     builds = [(label, path) for label, path in (b.split("=", 1) for b in args.build)] + [("this", None)]
     workers = [Worker(label, path) for label, path in builds]
     result = {"net": "784-256-128-10 relu, float32, Adam; train 8192 rows x 1 epoch; predict 1024 rows",
@@ -166,8 +162,7 @@ def main(argv=None) -> int:
                 print(f"{phase:5} {case:13} {label:8} {r['median_s']['1'] * 1e3:12.1f} "
                       f"{r['median_s']['2'] * 1e3:13.1f} {r['ratio_2_over_1']:6.2f}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+        pathlib.Path(args.json).write_text(json.dumps(result, indent=2))
     return 0
 
 
