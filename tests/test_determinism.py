@@ -4,6 +4,11 @@ Checked for Python loops of ``train_step`` and for the engine's own epoch loop (
 mini-batches in C++), with 1 and 2 threads. The products are large enough (e.g. 32 x 64 x 256
 multiply-adds, over Eigen's threshold of ~10^5 for splitting a product) to run on both threads.
 """
+import concurrent.futures
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 
@@ -165,3 +170,52 @@ def test_probabilities_are_bit_stable(output, dtype):
     for i in range(0, 1000, 37):
         np.testing.assert_array_equal(bits(net.predict_proba(X[i:i + 1])[0]), bits(first[i]))
         np.testing.assert_array_equal(bits(net.predict_proba(X[i:i + 7])), bits(first[i:i + 7]))
+
+
+# -- large products: pieces shared out between the threads, taken by whichever thread is free ------
+LARGE = [256, 512, 256, 10]  # at 128 rows: 16.8M and 16.8M multiply-adds, cut into pieces
+
+
+def train_large(X, y, steps=4):
+    net = mlpcore.MLP(LARGE, "relu", seed=5)
+    opt = mlpcore.Adam(lr=1e-3)
+    for s in range(steps):
+        net.train_step(X[s * 128:(s + 1) * 128], y[s * 128:(s + 1) * 128], opt)
+    return net.parameters.copy()
+
+
+@pytest.fixture
+def busy_core():
+    """A process spinning on a core: a worker thread of the engine is descheduled now and then."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    time.sleep(0.1)
+    yield
+    spinner.kill()
+    spinner.wait()
+
+
+@pytest.mark.parametrize("threads", [2], indirect=True)
+def test_large_products_repeat_bit_for_bit_on_a_busy_machine(threads, busy_core):
+    # Which thread takes which piece depends on timing, above all with a core taken by another
+    # process; the pieces' bounds do not, so every weight is computed the same way each time.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(512, LARGE[0])).astype(np.float32)
+    y = rng.integers(0, LARGE[-1], size=512).astype(np.int32)
+    before = mlpcore._core.parallel_regions()
+    reference = train_large(X, y)
+    assert mlpcore._core.parallel_regions() > before  # the products did use the workers
+    for _ in range(3):
+        np.testing.assert_array_equal(bits(train_large(X, y)), bits(reference))
+
+
+@pytest.mark.parametrize("threads", [2], indirect=True)
+def test_concurrent_predictions_equal_one_at_a_time(threads):
+    # Predictions from several Python threads at once (the GIL is released): one gets the
+    # workers, the others run the same pieces on their own thread, with the same results.
+    net = mlpcore.MLP(LARGE, "relu", seed=2)
+    X = np.random.default_rng(3).normal(size=(256, LARGE[0])).astype(np.float32)
+    reference = net.forward(X)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        outputs = list(pool.map(lambda _: net.forward(X), range(16)))
+    for out in outputs:
+        np.testing.assert_array_equal(bits(out), bits(reference))

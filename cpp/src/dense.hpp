@@ -20,14 +20,16 @@ constexpr Index kSmallDim = 16;
 constexpr Index kFuseRows = 16;
 
 /// dst = lhs · rhs with Eigen's GEMM; dst must not overlap lhs or rhs. From kParallelWork
-/// multiply-adds on, split into one block of dst's rows (or columns, when it has more of them)
-/// per engine thread, each a GEMM of its own (parallel.hpp); below that, on the calling thread.
+/// multiply-adds on, cut into blocks of dst's rows (or columns, when it has more of them), a few
+/// per engine thread, each a GEMM of its own shared out between the threads (parallel.hpp);
+/// below that, on the calling thread.
 template <class Dst, class Lhs, class Rhs>
 void product(Dst dst, const Lhs& lhs, const Rhs& rhs) {
   const bool by_rows = dst.rows() >= dst.cols();
   const Index extent = by_rows ? dst.rows() : dst.cols();
   const double work = double(dst.rows()) * double(dst.cols()) * double(lhs.cols());
-  for_parts(extent, product_parts(work, extent), [&](Index begin, Index end) {
+  const int threads = product_parts(work, extent);
+  for_parts(extent, threads, product_pieces(work, extent, threads), [&](Index begin, Index end) {
     if (by_rows)
       dst.middleRows(begin, end - begin).noalias() = lhs.middleRows(begin, end - begin) * rhs;
     else

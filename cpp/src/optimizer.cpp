@@ -124,12 +124,13 @@ void Adam<S>::reset() {
 }
 
 namespace {
-// Runs body(begin, end) over [0, n): in one piece for small buffers, else in equal static
-// chunks on the engine's threads. Each element is updated on its own, so the result does not
+// Runs body(begin, end) over [0, n): in one piece for small buffers, else in chunks shared
+// between the engine's threads. Each element is updated on its own, so the result does not
 // depend on the split.
 template <class Body>
 void for_chunks(Index n, const Body& body) {
-  detail::for_parts(n, n >= kParallelElements ? detail::engine_threads() : 1, body);
+  const int threads = n >= kParallelElements ? detail::engine_threads() : 1;
+  detail::for_parts(n, threads, threads * detail::kPiecesPerThread, body);
 }
 
 template <class S>

@@ -5,18 +5,30 @@
 // one: when the second core is taken by another process, every region waits for a descheduled
 // worker, and small networks ran 10 to 60 times slower on two threads than on one. So the engine
 // opens a parallel region only for work that pays for it, and nowhere else:
-//   - a matrix product of at least kParallelWork multiply-adds (product() in dense.hpp), split
-//     into one block of rows (or columns) per thread;
+//   - a matrix product of at least kParallelWork multiply-adds (product() in dense.hpp), cut into
+//     blocks of rows (or columns);
 //   - an optimizer step over a large parameter buffer (optimizer.cpp).
-// Both go through for_parts() below, which counts the region for parallel_regions(). Eigen is
-// never allowed to open regions of its own: outside for_parts its products run with the calling
-// thread's OpenMP setting lowered to one thread (SerialProducts), and inside a region Eigen sees
-// that it is nested and stays on its thread. mlpcore never calls Eigen::setNbThreads, whose
-// setting would be shared with the embedding program's own Eigen code.
+// Both go through for_parts() below, which counts the region for parallel_regions().
 //
-// Each thread of a region runs with the calling thread's floating-point mode (fp_env.hpp), so a
-// product computes the same on every thread and training's flush-to-zero reaches the workers
-// without a region of its own.
+// A region is not an OpenMP team but a job for the engine's own worker threads (parallel.cpp),
+// because a team's closing barrier waits for every thread of the team, even one that the OS has
+// not yet run: with one core kept busy by another process, a 784-256-128-10 prediction took
+// 39 ms on two threads against 3.7 ms on one. Here the range is cut into several pieces per
+// thread and every thread, the caller included, takes the next piece from an atomic counter. A
+// worker that has not woken up takes nothing, and the caller only waits for pieces already
+// taken, so a descheduled worker delays a product by one piece at most; a worker that wakes late
+// finds nothing left. The caller waits for those pieces by a short spin, then by sleeping, which
+// leaves its core to the worker it waits for (parallel.cpp says how long each side spins). The
+// pieces depend only on the range and the thread count, never on which thread takes them, so
+// results repeat bit for bit for a given thread count.
+//
+// Eigen is never allowed to open OpenMP regions of its own: its products run with the calling
+// thread's OpenMP setting lowered to one thread (SerialProducts; the workers set theirs once),
+// and inside a user's OpenMP region the engine stays on its thread. mlpcore never calls
+// Eigen::setNbThreads, whose setting would be shared with the embedding program's own Eigen code.
+//
+// Each piece runs with the calling thread's floating-point mode (fp_env.hpp), so a product
+// computes the same on every thread and training's flush-to-zero reaches the workers.
 #pragma once
 
 #include <algorithm>
@@ -64,30 +76,47 @@ class SerialProducts {
   int m_saved = 1;
 };
 
-/// Runs body(begin, end) over [0, n) cut into `parts` contiguous pieces of near-equal size: with
-/// parts ≤ 1 (or when already inside a parallel region) as one call on the calling thread, opening
-/// no region; otherwise in one OpenMP region, one piece per thread, each thread running with the
-/// caller's floating-point mode. The pieces depend only on n and the team size, so results
-/// repeat for a given thread count. Eigen products inside body stay single-threaded.
+/// Pieces per thread: enough that a thread which loses its core holds back only a small part of
+/// the work, few enough that each piece is a GEMM of efficient size.
+constexpr Index kPiecesPerThread = 4;
+/// Multiply-adds, and rows (or columns), below which a product piece is not cut further: each
+/// piece is a GEMM of its own that packs the whole of the other operand again, so thin pieces
+/// spend their time packing (16-row pieces lost a quarter of the idle 2-thread speed-up at
+/// batch 128; 64 keep it).
+constexpr double kMinPieceWork = double(1 << 19);
+constexpr Index kMinPieceRows = 64;
+
+/// Runs run(context, i) for every i in [0, pieces), each once, spread over `threads` threads (the
+/// caller and threads − 1 workers) by an atomic counter, each call with the caller's
+/// floating-point mode, and returns when all have returned. Counts one parallel region. When
+/// the workers are busy with another caller's job, or inside an OpenMP parallel region, runs
+/// every piece on the calling thread and counts no region.
+void run_pieces(Index pieces, int threads, void (*run)(const void*, Index), const void* context);
+
+/// Runs body(begin, end) over [0, n): with threads ≤ 1 (or pieces ≤ 1) as one call on the calling
+/// thread, opening no region; otherwise as `pieces` contiguous pieces whose bounds are multiples
+/// of kMinPartRows (but the last), shared dynamically between `threads` threads (run_pieces).
+/// The bounds depend only on n and pieces, so results repeat for a given thread count. Eigen
+/// products inside body stay single-threaded.
 template <class Body>
-void for_parts(Index n, int parts, const Body& body) {
-#ifdef _OPENMP
-  if (parts > 1 && !omp_in_parallel()) {
-    note_parallel_region();
-    const unsigned mode = fp_mode();
-#pragma omp parallel num_threads(parts)
-    {
-      const ScopedFpMode same_mode(mode);
-      omp_set_num_threads(1);  // this task's setting only: no nested teams from Eigen
-      const Index team = omp_get_num_threads(), id = omp_get_thread_num();
-      body(n * id / team, n * (id + 1) / team);
-    }
+void for_parts(Index n, int threads, Index pieces, const Body& body) {
+  const SerialProducts serial;
+  if (threads <= 1 || pieces <= 1) {
+    body(Index(0), n);
     return;
   }
-#endif
-  (void)parts;
-  const SerialProducts serial;
-  body(Index(0), n);
+  const Index grains = (n + kMinPartRows - 1) / kMinPartRows;
+  pieces = std::min(pieces, grains);
+  struct Job {
+    const Body& body;
+    Index n, grains, pieces;
+  } job{body, n, grains, pieces};
+  run_pieces(pieces, threads, [](const void* context, Index i) {
+    const Job& j = *static_cast<const Job*>(context);
+    const Index begin = std::min(j.n, j.grains * i / j.pieces * kMinPartRows);
+    const Index end = std::min(j.n, j.grains * (i + 1) / j.pieces * kMinPartRows);
+    j.body(begin, end);
+  }, &job);
 }
 
 /// Threads worth using for `work` multiply-adds that split along `extent` rows: one below
@@ -95,6 +124,14 @@ void for_parts(Index n, int parts, const Body& body) {
 inline int product_parts(double work, Index extent) {
   if (work < kParallelWork) return 1;
   return int(std::min<Index>(engine_threads(), std::max<Index>(1, extent / kMinPartRows)));
+}
+
+/// Pieces for a product of `work` multiply-adds along `extent` rows on `threads` threads:
+/// kPiecesPerThread per thread, fewer when a piece would fall under kMinPieceWork multiply-adds
+/// or kMinPieceRows rows, never fewer than the threads.
+inline Index product_pieces(double work, Index extent, int threads) {
+  const Index by_work = Index(work / kMinPieceWork), by_rows = extent / kMinPieceRows;
+  return std::max<Index>(threads, std::min<Index>({threads * kPiecesPerThread, by_work, by_rows}));
 }
 
 }  // namespace mlpcore::detail
