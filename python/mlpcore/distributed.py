@@ -259,7 +259,11 @@ class DistributedTrainer(Trainer):
         if self.comm is None:
             return stop
         votes = self.comm.allreduce(np.array([int(bool(stop)), int(self._stop_requested)]))
-        self._stop_requested = bool(votes[1])  # every rank reports the interruption
+        # Every rank reports the interruption. A signal whose handler ran while this rank waited
+        # in the all-reduce set the flag after the vote was cast: keep it (the next vote, or the
+        # engine's stop vote within the next epoch, carries it to the others); overwriting it lost
+        # Ctrl-C now and then.
+        self._stop_requested = self._stop_requested or bool(votes[1])
         return bool(votes[0])
 
     def _progress_bar(self):
