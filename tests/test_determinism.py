@@ -1,8 +1,8 @@
 """Same seed, same data, same thread count: the same weights, bit for bit.
 
 Checked for Python loops of ``train_step`` and for the engine's own epoch loop (shuffled
-mini-batches in C++), with 1 and 2 threads. The products are large enough (e.g. 32 x 64 x 256
-multiply-adds, over Eigen's threshold of ~10^5 for splitting a product) to run on both threads.
+mini-batches in C++), with 1 and 2 threads. Where a test needs both threads to work, its products
+are above the engine's threshold for splitting a product (2M multiply-adds, cpp/src/parallel.hpp).
 """
 import concurrent.futures
 import subprocess

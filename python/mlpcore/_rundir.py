@@ -56,6 +56,7 @@ class RunDir:
         self.shown = os.fspath(path)
         self.overwrite = overwrite
         self._staging = None
+        self._hashes = {}  # (path, size, mtime_ns) -> sha256: a run checks the folder up to 4 times
 
     # -- what is there ---------------------------------------------------------------------------
     def _previous(self) -> dict:
@@ -75,11 +76,18 @@ class RunDir:
             full = os.path.join(self.path, name)
             try:
                 if (os.path.isfile(full) and not os.path.islink(full) and isinstance(meta, dict)
-                        and os.path.getsize(full) == meta.get("bytes") and _sha256(full) == meta.get("sha256")):
+                        and os.path.getsize(full) == meta.get("bytes") and self._hash(full) == meta.get("sha256")):
                     ours[name] = meta
             except OSError:
                 continue
         return ours
+
+    def _hash(self, path) -> str:
+        st = os.stat(path)
+        key = (path, st.st_size, st.st_mtime_ns)
+        if key not in self._hashes:
+            self._hashes[key] = _sha256(path)
+        return self._hashes[key]
 
     def check(self, names) -> None:
         """Refuse (OutputInTheWay) if writing ``names`` would replace a file mlpcore did not write.

@@ -25,10 +25,6 @@ REGRESSION_LOSSES = tuple(LOSS_FOR_OUTPUT[o] for o in REGRESSION_OUTPUTS)
 _ENGINES = {"float32": _core.Mlp32, "float64": _core.Mlp64}
 
 
-def _never() -> bool:
-    return False
-
-
 def total_sum_of_squares(t) -> float:
     """Σ (t - mean(t))² over (n, outputs) float targets, for R² (NaN for class indices)."""
     if t.dtype.kind != "f" or t.ndim != 2:
@@ -536,7 +532,7 @@ class MLP:
         :class:`mlpcore.Trainer`.
         """
         return self._net.train_epoch(X, t, w, LOSSES[loss], optimizer._engine(self._dtype.name), batch_size,
-                                     shuffle, seed, epoch, should_stop or _never, check_finite=check_finite,
+                                     shuffle, seed, epoch, should_stop, check_finite=check_finite,
                                      check_interval=check_interval)
 
     # -- data-parallel training (mlpcore.distributed) ----------------------------------------------
