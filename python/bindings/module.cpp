@@ -4,6 +4,7 @@
 namespace mlpcore::py_bind {
 void bind_perceptron(py::module_& m);  // bind_perceptron.cpp
 void bind_spec(py::module_& m);        // bind_spec.cpp
+void bind_estimator(py::module_& m);   // bind_estimator.cpp
 }
 
 // The same bindings are built once per engine copy in a portable build (python/CMakeLists.txt):
@@ -22,4 +23,5 @@ PYBIND11_MODULE(MLPCORE_MODULE_NAME, m) {
   b::bind_io(m);
   b::bind_parallel(m);
   b::bind_perceptron(m);
+  b::bind_estimator(m);
 }

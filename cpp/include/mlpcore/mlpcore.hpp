@@ -4,6 +4,7 @@
 #include "activation.hpp"
 #include "build_info.hpp"
 #include "epoch.hpp"
+#include "estimator_fit.hpp"
 #include "fit.hpp"
 #include "loss.hpp"
 #include "mlp.hpp"

@@ -32,7 +32,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ..model import MLP
+from .. import _core
+from ..model import LOSSES, MLP
 from ..optim import SGD, Adam
 from ._validation import _fit_context, dense, validate_data
 
@@ -47,6 +48,10 @@ _ENGINE_OUTPUT = {"softmax": ("softmax", "cross_entropy"), "logistic": ("sigmoid
 _STOCHASTIC = ("sgd", "adam")
 _NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large values and "
                "need to be preprocessed.")
+
+
+def _print_line(line: str) -> None:
+    print(line)
 
 
 class _BaseMLP(BaseEstimator):
@@ -113,9 +118,6 @@ class _BaseMLP(BaseEstimator):
         return {"softmax": 1.0, "logistic": 1.0, "identity": 2.0, "exp": 1.0}[self.out_activation_] / (
             1.0 if self.out_activation_ == "softmax" else self.n_outputs_)
 
-    def _weights_sumsq(self) -> float:
-        return float(sum(np.dot(w.ravel(), w.ravel()) for w in self.coefs_))
-
     def _loss_offset(self, y, sample_weight) -> float:
         """What scikit-learn's reported loss adds to the engine's / k: for Poisson, the terms of
         the half deviance in y alone, sum over outputs of the weighted mean of y log y - y."""
@@ -123,16 +125,6 @@ class _BaseMLP(BaseEstimator):
             return 0.0
         y_log_y = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
         return float(np.average(y_log_y - y, weights=sample_weight, axis=0).sum())
-
-    def _reported_loss(self, engine_loss, k, sumsq_before, n_batches, n_samples, weight_sum) -> float:
-        if self.out_activation_ != "identity" or self.n_outputs_ == 1 or self.alpha == 0:
-            return engine_loss / k + self._offset
-        # Squared error, several outputs: engine = 2 * data + (2 / C) * l2 while scikit-learn
-        # reports data + l2, with l2 averaged over the epoch's batches (each alpha / (2 * sum_w_b)
-        # * ||W||^2, weighted by its rows); ||W||^2 taken as the mean of the epoch's ends.
-        sumsq = 0.5 * (sumsq_before + self._weights_sumsq())
-        l2 = self.alpha * sumsq * n_batches * (n_samples / weight_sum) / (2.0 * n_samples)
-        return engine_loss / 2.0 + l2 * (1.0 - 1.0 / self.n_outputs_)
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden = self.hidden_layer_sizes
@@ -262,15 +254,20 @@ class _BaseMLP(BaseEstimator):
         params[...] = result.x
 
     def _fit_stochastic(self, X, y, sample_weight, incremental):
+        """SGD / Adam: the whole loop of epochs, stopping rules, schedules and early stopping
+        runs in the engine (``fit_estimator``, cpp/src/estimator_fit.cpp) in one call."""
         if "loss_curve_" not in self.__dict__:  # warm start after an lbfgs fit
             self._initialize_stopping()
         k = self._loss_factor()
         if not incremental or "_optimizer" not in self.__dict__:
             self._optimizer = self._new_optimizer(k)
+            self._lr = float(self.learning_rate_init)
         self._net.weight_penalty = self.alpha * k
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
+        dtype = self._net.dtype
+        val = (None, None, None, None)
         if early_stopping:
             # The same split scikit-learn makes (stratified for single-output classifiers).
             stratify = y if is_classifier(self) and self.n_outputs_ == 1 else None
@@ -282,110 +279,81 @@ class _BaseMLP(BaseEstimator):
             if X_val.shape[0] < 2:
                 raise ValueError("The validation set is too small. Increase 'validation_fraction' "
                                  "or the size of your dataset.")
-            if is_classifier(self):
-                y_val = self._label_binarizer.inverse_transform(y_val)
+            X_val = np.ascontiguousarray(X_val, dtype=dtype)
+            sw_val = None if sw_val is None else np.ascontiguousarray(sw_val, dtype=np.float64)
+            if self.out_activation_ == "softmax":
+                val = (X_val, np.ascontiguousarray(np.argmax(y_val, axis=1), dtype=np.int32), None, sw_val)
+            else:
+                val = (X_val, None, np.ascontiguousarray(y_val, dtype=np.float64), sw_val)
         else:
             X_train, y_train, sw_train = X, y, sample_weight
-            X_val = y_val = sw_val = None
-        dtype = self._net.dtype
-        X_train = np.ascontiguousarray(X_train)
+        X_train = np.ascontiguousarray(X_train, dtype=dtype)
         t_train = self._engine_targets(y_train)
         if sw_train is not None:
             sw_train = np.ascontiguousarray(sw_train, dtype=dtype)
-        self._offset = self._loss_offset(y_train, sw_train)
         n_samples = X_train.shape[0]
-        sample_idx = np.arange(n_samples, dtype=int)
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
         else:
             if self.batch_size > n_samples:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        loss = _ENGINE_OUTPUT[self.out_activation_][1]
-        n_batches = -(-n_samples // batch_size)
-        weight_sum = n_samples if sw_train is None else float(sw_train.sum())
-        track_l2 = self.out_activation_ == "identity" and self.n_outputs_ > 1 and self.alpha > 0
+
+        options = _core.EstimatorFitOptions()
+        options.batch_size = batch_size
+        options.shuffle = bool(self.shuffle)
+        options.max_iter = 1 if incremental else int(self.max_iter)
+        options.tol = float(self.tol)
+        options.n_iter_no_change = float(self.n_iter_no_change)
+        options.sgd = self.solver == "sgd"
+        options.schedule = getattr(_core.LrSchedule, self.learning_rate)
+        options.lr_init = float(self.learning_rate_init)
+        options.power_t = float(self.power_t)
+        options.grad_factor = k
+        # Squared error is reported as half the mean over outputs: the engine's data loss / 2.
+        options.data_factor = 2.0 if self.out_activation_ == "identity" else k
+        options.loss_offset = self._loss_offset(y_train, sw_train)
+        options.early_stopping = early_stopping
+        options.score = _core.ValidationScore.accuracy if is_classifier(self) else _core.ValidationScore.r2
+        state = _core.EstimatorFitState()
+        state.t = int(self.t_)
+        state.lr = self._lr
+        state.no_improvement_count = int(self._no_improvement_count)
+        if self.best_loss_ is not None:
+            state.best_loss = float(self.best_loss_)
+        if self.best_validation_score_ is not None:
+            state.best_validation_score = float(self.best_validation_score_)
+        rng = self._random_state
+        rng_state = rng.get_state(legacy=True)
+        key = np.array(rng_state[1], dtype=np.uint32)
         net = self._net
-        try:
-            self.n_iter_ = 0
-            for _ in range(self.max_iter):
-                Xe, te, we = X_train, t_train, sw_train
-                if self.shuffle:
-                    # The draw sklearn.utils.shuffle(sample_idx, random_state=...) makes, without its
-                    # per-call checks; the engine then runs the epoch in that order.
-                    perm = np.arange(n_samples)
-                    self._random_state.shuffle(perm)
-                    sample_idx = sample_idx[perm]
-                    Xe, te = X_train.take(sample_idx, axis=0), t_train.take(sample_idx, axis=0)
-                    we = None if sw_train is None else sw_train.take(sample_idx)
-                sumsq = self._weights_sumsq() if track_l2 else 0.0
-                # X passed scikit-learn's validation (finite values) once per fit call.
-                result = net.train_epoch(Xe, te, we, self._optimizer, loss=loss, batch_size=batch_size, shuffle=False,
-                                         seed=0, epoch=0, check_finite=False)
-                if result.non_finite:
-                    raise ValueError(_NON_FINITE)
-                self.n_iter_ += 1
-                self.loss_ = self._reported_loss(result.loss, k, sumsq, n_batches, n_samples, weight_sum)
-                self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    self._optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t / k
-                if self._no_improvement_count > self.n_iter_no_change:
-                    what = "Validation score did not improve" if early_stopping else "Training loss did not improve"
-                    msg = "%s more than tol=%f for %d consecutive epochs." % (what, self.tol, self.n_iter_no_change)
-                    if self._trigger_stopping(msg, k):
-                        break
-                    self._no_improvement_count = 0
-                if incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the optimization "
-                                  "hasn't converged yet." % self.max_iter, ConvergenceWarning)
-        except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+        result, pos = _core.fit_estimator(
+            net._net, X_train, t_train, sw_train, LOSSES[_ENGINE_OUTPUT[self.out_activation_][1]],
+            self._optimizer._engine(np.dtype(dtype).name), options, state, key, int(rng_state[2]), *val, self._best_params,
+            _print_line if self.verbose else None)
+        if self.shuffle:  # the generator moves on as scikit-learn's shuffles move it
+            rng.set_state(("MT19937", key, pos) + tuple(rng_state[3:]))
+        self.n_iter_ = state.n_iter
+        self.t_ = state.t
+        self._lr = state.lr
+        if self.solver == "sgd":
+            self._optimizer.lr = state.lr / k  # the engine already runs at this rate
+        self._no_improvement_count = state.no_improvement_count
+        self.loss_curve_.extend(state.loss_curve)
+        if state.n_iter:
+            self.loss_ = state.loss
         if early_stopping:
-            self._net.parameters[...] = self._best_params
-
-    def _trigger_stopping(self, msg, k) -> bool:
-        """scikit-learn's rule: stop, except for SGD with learning_rate='adaptive', which divides the
-        rate by 5 until it falls to 1e-6."""
-        if self.solver != "sgd" or self.learning_rate != "adaptive":
-            if self.verbose:
-                print(msg + " Stopping.")
-            return True
-        lr = self._optimizer.lr * k
-        if lr <= 1e-6:
-            if self.verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        self._optimizer.lr = lr / 5.0 / k
-        if self.verbose:
-            print(msg + " Setting learning rate to %f" % (lr / 5.0))
-        return False
-
-    def _update_no_improvement_count(self, early_stopping, X_val, y_val, sw_val):
-        if early_stopping:
-            score = self._score(X_val, y_val, sample_weight=sw_val)
-            self.validation_scores_.append(score)
-            if self.verbose:
-                print("Validation score: %f" % score)
-            if score < self.best_validation_score_ + self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                self._best_params = self._net.parameters.copy()
+            self.validation_scores_.extend(state.validation_scores)
+            self.best_validation_score_ = state.best_validation_score
         else:
-            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if self.loss_curve_[-1] < self.best_loss_:
-                self.best_loss_ = self.loss_curve_[-1]
+            self.best_loss_ = state.best_loss
+        if result.diverged and not early_stopping:
+            raise ValueError(_NON_FINITE)
+        if result.interrupted:
+            warnings.warn("Training interrupted by user.")
+        elif not incremental and not result.converged and state.n_iter == self.max_iter:
+            warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the optimization "
+                          "hasn't converged yet." % self.max_iter, ConvergenceWarning)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
