@@ -1,5 +1,5 @@
 """scikit-learn's own estimator checks on mlpcore.sklearn's estimators, with default parameters
-(and with solver="lbfgs" for the MLPs) and no check declared as an expected failure.
+(and with solver="lbfgs" for the MLPs, class_weight="balanced" for the classifiers) and no check declared as an expected failure.
 
 check_estimator runs each check and reports it; a check may only be skipped when it says the
 environment lacks what it needs (pandas, the array-API switch), never because the estimator
@@ -31,7 +31,8 @@ def test_tags_match_scikit_learn(name):
 
 
 ESTIMATORS = [(name, {}) for name in sorted(REFERENCES)] + [
-    ("MLPClassifier", {"solver": "lbfgs"}), ("MLPRegressor", {"solver": "lbfgs"})]
+    ("MLPClassifier", {"solver": "lbfgs"}), ("MLPRegressor", {"solver": "lbfgs"}),
+    ("MLPClassifier", {"class_weight": "balanced"}), ("Perceptron", {"class_weight": "balanced"})]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # defaults on tiny data
@@ -54,5 +55,5 @@ def test_check_estimator_passes(name, params):
             "check_estimators_nan_inf", "check_supervised_y_2d", "check_dtype_object"} <= ran
     if name != "MLPRegressor":
         assert {"check_classifiers_train", "check_classifiers_one_label_sample_weights"} <= ran
-    if name == "Perceptron":
+    if name == "Perceptron" or "class_weight" in params:
         assert "check_class_weight_classifiers" in ran

@@ -26,7 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import check_random_state, column_or_1d, compute_class_weight, compute_sample_weight
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
@@ -35,7 +35,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from .. import _core
 from ..model import LOSSES, MLP
 from ..optim import SGD, Adam
-from ._validation import _fit_context, dense, validate_data
+from ._validation import _fit_context, dense, resolve_class_weight, validate_data
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -90,27 +90,60 @@ class _BaseMLP(BaseEstimator):
             raise AttributeError(f"This {type(self).__name__} instance is not fitted yet")
         return net
 
+    # Before the first fit, coefs_ / intercepts_ may be given by hand (as scikit-learn allows,
+    # then continuing with partial_fit or warm_start): the lists are kept as given, and the
+    # next fit builds the network from them (_adopt_given_weights).
     @property
     def coefs_(self) -> list:
         """Weight matrices, ``coefs_[i]`` shaped ``(n_in, n_out)`` as scikit-learn stores them:
         live views of the engine's parameters (writing into them changes the model). A maxout
         layer has ``n_out * 2`` columns, each unit's two pieces adjacent."""
+        if "_net" not in self.__dict__ and "_given_coefs" in self.__dict__:
+            return self._given_coefs
         return [w.T for w, _ in self._engine_net()._slices()]
 
     @coefs_.setter
     def coefs_(self, value) -> None:
+        if "_net" not in self.__dict__:
+            self._given_coefs = value
+            return
         net = self._engine_net()
         net.set_weights([(np.asarray(c).T, b) for c, (_, b) in zip(value, net.get_weights())])
 
     @property
     def intercepts_(self) -> list:
         """Bias vectors, ``intercepts_[i]`` shaped ``(n_out,)``; live views like :attr:`coefs_`."""
+        if "_net" not in self.__dict__ and "_given_intercepts" in self.__dict__:
+            return self._given_intercepts
         return [b for _, b in self._engine_net()._slices()]
 
     @intercepts_.setter
     def intercepts_(self, value) -> None:
+        if "_net" not in self.__dict__:
+            self._given_intercepts = value
+            return
         net = self._engine_net()
         net.set_weights([(w, np.asarray(b)) for (w, _), b in zip(net.get_weights(), value)])
+
+    def _adopt_given_weights(self, dtype) -> None:
+        """Builds the network from hand-set coefs_ / intercepts_ (and out_activation_)."""
+        coefs = [np.asarray(c, dtype=dtype) for c in self.__dict__.pop("_given_coefs")]
+        intercepts = [np.asarray(b, dtype=dtype).reshape(-1) for b in self.__dict__.pop("_given_intercepts")]
+        if len(coefs) != len(intercepts) or any(c.ndim != 2 for c in coefs):
+            raise ValueError("coefs_ must be a list of 2-D arrays, one per layer, as long as intercepts_")
+        sizes = [coefs[0].shape[0]] + [c.shape[1] for c in coefs]
+        out = getattr(self, "out_activation_", None)
+        if out not in _ENGINE_OUTPUT:
+            raise ValueError(f"set out_activation_ to one of {sorted(_ENGINE_OUTPUT)} with coefs_, got {out!r}")
+        net = MLP(sizes, activation=_ENGINE_ACTIVATION[self.activation], dtype=np.dtype(dtype).name,
+                  output=_ENGINE_OUTPUT[out][0], init="xavier")
+        net.set_weights([(c.T, b) for c, b in zip(coefs, intercepts)])
+        self._net = net
+        self._best_params = net.parameters.copy()
+        self.n_layers_ = len(sizes)
+        for name, value in (("n_iter_", 0), ("t_", 0)):
+            if name not in self.__dict__:
+                setattr(self, name, value)
 
     # -- fitting ----------------------------------------------------------------------------------
     def _loss_factor(self) -> float:
@@ -133,10 +166,18 @@ class _BaseMLP(BaseEstimator):
         hidden = list(hidden)
         if np.any(np.array(hidden) <= 0):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden)
-        first_pass = "_net" not in self.__dict__ or (not self.warm_start and not incremental)
-        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        resume = self.warm_start or incremental
+        if resume and "_net" not in self.__dict__ and "_given_coefs" in self.__dict__ \
+                and "_given_intercepts" in self.__dict__:
+            self._adopt_given_weights(np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64)
+        first_pass = "_net" not in self.__dict__ or not resume
+        X, y = self._validate_input(X, y, incremental, reset=first_pass, sample_weight=sample_weight)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        class_factor = self.__dict__.pop("_class_factor", None)
+        if class_factor is not None:  # class_weight multiplies sample_weight, as in linear models
+            class_factor = class_factor.astype(X.dtype)
+            sample_weight = class_factor if sample_weight is None else sample_weight * class_factor
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
@@ -318,10 +359,10 @@ class _BaseMLP(BaseEstimator):
         state = _core.EstimatorFitState()
         state.t = int(self.t_)
         state.lr = self._lr
-        state.no_improvement_count = int(self._no_improvement_count)
-        if self.best_loss_ is not None:
+        state.no_improvement_count = int(self.__dict__.get("_no_improvement_count", 0))
+        if getattr(self, "best_loss_", None) is not None:
             state.best_loss = float(self.best_loss_)
-        if self.best_validation_score_ is not None:
+        if getattr(self, "best_validation_score_", None) is not None:
             state.best_validation_score = float(self.best_validation_score_)
         rng = self._random_state
         rng_state = rng.get_state(legacy=True)
@@ -338,6 +379,7 @@ class _BaseMLP(BaseEstimator):
         self._lr = state.lr
         if self.solver == "sgd":
             self._optimizer.lr = state.lr / k  # the engine already runs at this rate
+            self._optimizer.learning_rate = state.lr  # scikit-learn's name and scale
         self._no_improvement_count = state.no_improvement_count
         self.loss_curve_.extend(state.loss_curve)
         if state.n_iter:
@@ -446,11 +488,24 @@ _ATTRS_DOC = """
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
+    _parameter_constraints: dict = {**_BaseMLP._parameter_constraints,
+                                    "class_weight": [StrOptions({"balanced"}), dict, list, None]}
+
     """Multi-layer perceptron classifier, scikit-learn's ``MLPClassifier`` on mlpcore's engine.
 
     Multiclass targets train a softmax output, binary targets one logistic unit, and 2-D 0/1
     targets (multi-label) one logistic unit per label, exactly as scikit-learn does.
-    """ + _PARAMS_DOC + _ATTRS_DOC + """
+    """ + _PARAMS_DOC + """    class_weight : dict, list of dict, 'balanced' or None, default=None
+        Not in scikit-learn's MLPClassifier: weights of the classes, multiplied into
+        ``sample_weight`` as scikit-learn's linear models do (each sample's weight is its
+        sample weight times its class's weight). ``{label: weight}`` (every label must be a
+        class of ``y``; missing classes weigh 1), or 'balanced': ``n_samples / (n_classes *
+        weight(class))``. Multi-label targets: each label is a 0/1 output and a sample's factor is
+        the product of its labels' weights (``sklearn.utils.compute_sample_weight``), given as
+        'balanced' or a list of one ``{0: w0, 1: w1}`` dict per label. 'balanced' counts the
+        classes by sample weight (so integer weights equal repeated rows), over the classes present
+        in the data of the call: in ``partial_fit`` it balances each batch.
+""" + _ATTRS_DOC + """
     classes_ : ndarray of shape (n_classes,)
 
     Examples
@@ -467,7 +522,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000):
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, class_weight=None):
+        self.class_weight = class_weight
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -492,7 +548,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, sample_weight=None):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              dtype=(np.float64, np.float32), reset=reset)
         X = dense(X, X.dtype)
@@ -511,7 +567,25 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
                                  f"'y' has {classes}.")
+        if self.class_weight is not None:
+            self._class_factor = self._class_weight_factor(y, sample_weight)
         return X, self._label_binarizer.transform(y).astype(bool)
+
+    def _class_weight_factor(self, y, sample_weight) -> np.ndarray:
+        """Each sample's class weight (n_samples,): the weight of its class for single-label
+        targets ('balanced' from this call's data, see resolve_class_weight); for multi-label
+        targets the product over labels of each label's weight for its 0/1 value
+        (``compute_sample_weight``, a list of one dict per label)."""
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            return compute_sample_weight(self.class_weight, y)
+        if isinstance(self.class_weight, list):
+            raise ValueError("class_weight must be 'balanced' or a dict for single-label targets; a list of "
+                             "dicts (one per label) is for multi-label targets")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, y.reshape(-1, 1))
+        class_weight = resolve_class_weight(self.class_weight, y, sample_weight)
+        weights = compute_class_weight(class_weight, classes=self.classes_, y=y)
+        return weights[np.searchsorted(self.classes_, y)]
 
     def predict(self, X):
         """Predicted classes, shape (n_samples,) or (n_samples, n_classes) for multi-label."""
@@ -615,7 +689,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, sample_weight=None):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
                              dtype=(np.float64, np.float32), reset=reset)
         X = dense(X, X.dtype)

@@ -14,7 +14,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classi
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .. import _core
-from ._validation import _fit_context, dense, validate_data
+from ._validation import _fit_context, dense, resolve_class_weight, validate_data
 
 __all__ = ["Perceptron"]
 
@@ -59,7 +59,9 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     n_iter_no_change : int, default=5
     class_weight : dict, 'balanced' or None, default=None
         Scales each unit's step by the weight of its target's class ({class: weight}; 'balanced'
-        uses ``n_samples / (n_classes * count)``). With more than two classes a unit's
+        uses ``W / (n_classes * W_class)``, W the sample-weight sums, the row counts without
+        sample weights, over the classes present in the call's data, so ``partial_fit`` balances
+        each batch where scikit-learn refuses 'balanced'). With more than two classes a unit's
         "rest" samples have weight 1, as in scikit-learn.
     warm_start : bool, default=False
         Start ``fit`` from the previous solution.
@@ -163,9 +165,6 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y); ``classes`` (all labels) is required on the first call."""
         first = not hasattr(self, "classes_")
-        if first and self.class_weight == "balanced":
-            raise ValueError("class_weight 'balanced' is not supported for partial_fit; compute the weights "
-                             "with sklearn.utils.compute_class_weight and pass them as a dict")
         X, y, sample_weight = self._validate(X, y, sample_weight, reset=first)
         _check_partial_fit_first_call(self, classes)
         if len(self.classes_) < 2:
@@ -192,7 +191,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         n_samples, n_features = X.shape
         n_classes = len(self.classes_)
         n_units = 1 if n_classes == 2 else n_classes
-        cw = compute_class_weight(class_weight, classes=self.classes_, y=y)
+        cw = compute_class_weight(resolve_class_weight(class_weight, y, sample_weight), classes=self.classes_, y=y)
         if n_units == 1:
             positive, negative = np.array([cw[1]]), np.array([cw[0]])
         else:

@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover
             return fit
         return wrap
 
-__all__ = ["validate_data", "_fit_context", "dense"]
+__all__ = ["validate_data", "_fit_context", "dense", "resolve_class_weight"]
 
 
 def dense(X, dtype) -> np.ndarray:
@@ -30,3 +30,19 @@ def dense(X, dtype) -> np.ndarray:
     if sp.issparse(X):
         X = X.toarray()
     return np.ascontiguousarray(X, dtype=dtype)
+
+
+def resolve_class_weight(class_weight, y, sample_weight=None):
+    """class_weight as a ``{label: weight}`` dict (or None): 'balanced' becomes
+    ``W / (n_classes * W_c)`` over the classes present in ``y`` (shape (n_samples,)), with
+    ``W_c`` the sample-weight sum of class c and W of all (counts without sample weights), so
+    that integer sample weights and repeated rows give the same weights; a class whose samples
+    all weigh 0 gets 1. A dict is returned as given (scikit-learn's compute_class_weight checks
+    its labels)."""
+    if not isinstance(class_weight, str):
+        return class_weight
+    present, index = np.unique(y, return_inverse=True)
+    totals = np.bincount(index, weights=sample_weight, minlength=len(present)).astype(np.float64)
+    safe = np.where(totals > 0, totals, 1.0)
+    weights = np.where(totals > 0, totals.sum() / (len(present) * safe), 1.0)
+    return {label: float(w) for label, w in zip(present.tolist(), weights)}
