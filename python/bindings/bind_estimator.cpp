@@ -10,16 +10,18 @@
 namespace mlpcore::py_bind {
 namespace {
 
-template <class S>
-using XRef = Eigen::Ref<const RowMatrix<S>>;
 using DArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
 template <class S>
-py::tuple fit(PyMlp<S>& self, const XRef<S>& X, const py::array& y, const py::object& w, Loss loss,
+py::tuple fit(PyMlp<S>& self, const py::array& X_array, const py::array& y, const py::object& w, Loss loss,
               Optimizer<S>& opt, const EstimatorFitOptions& options, EstimatorFitState& state,
               py::array_t<std::uint32_t, py::array::c_style> key, int pos, const py::object& val_X,
               const py::object& val_labels, const py::object& val_y, const py::object& val_w,
-              py::array_t<S, py::array::c_style> best_params, const py::object& log) {
+              const py::array& best_array, const py::object& log) {
+  // X is mapped, never copied: the caller made it C-contiguous in the model's dtype.
+  if (!py::isinstance<py::array_t<S, py::array::c_style>>(X_array) || X_array.ndim() != 2)
+    throw py::type_error(std::string("X must be a C-contiguous 2-D ") + dtype_name<S>() + " array");
+  const MatrixCMap<S> X(static_cast<const S*>(X_array.data()), X_array.shape(0), X_array.shape(1));
   const TargetView<S> t = target_view<S>(y);
   const S* wp = weight_ptr<S>(w, t.rows);
   NumpyMt19937 rng;
@@ -59,8 +61,10 @@ py::tuple fit(PyMlp<S>& self, const XRef<S>& X, const py::array& y, const py::ob
       val.weights = vw.data();
     }
   }
-  if (best_params.ndim() != 1) throw std::invalid_argument("best_params must be 1-D");
-  VectorMap<S> best(best_params.mutable_data(), best_params.shape(0));
+  if (!py::isinstance<py::array_t<S, py::array::c_style>>(best_array) || best_array.ndim() != 1 ||
+      !best_array.writeable())
+    throw py::type_error(std::string("best_params must be a writable 1-D ") + dtype_name<S>() + " array");
+  VectorMap<S> best(static_cast<S*>(py::array(best_array).mutable_data()), best_array.shape(0));
 
   std::unique_ptr<py::error_already_set> pending;  // created only with the GIL held
   const py::object no_callable = py::none();
@@ -130,14 +134,19 @@ void bind_estimator(py::module_& m) {
       .def_readonly("converged", &EstimatorFitResult::converged)
       .def_readonly("interrupted", &EstimatorFitResult::interrupted)
       .def_readonly("diverged", &EstimatorFitResult::diverged);
-  m.def("fit_estimator", &fit<float>, py::arg("net"), py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"),
-        py::arg("loss"), py::arg("optimizer"), py::arg("options"), py::arg("state"), py::arg("key"), py::arg("pos"),
-        py::arg("val_X"), py::arg("val_labels"), py::arg("val_y"), py::arg("val_weight"), py::arg("best_params"),
-        py::arg("log"));
-  m.def("fit_estimator", &fit<double>, py::arg("net"), py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"),
-        py::arg("loss"), py::arg("optimizer"), py::arg("options"), py::arg("state"), py::arg("key"), py::arg("pos"),
-        py::arg("val_X"), py::arg("val_labels"), py::arg("val_y"), py::arg("val_weight"), py::arg("best_params"),
-        py::arg("log"));
+  m.def("fit_estimator", [](const py::object& net, const py::array& X, const py::array& y, const py::object& w,
+                            Loss loss, const py::object& opt, const EstimatorFitOptions& options,
+                            EstimatorFitState& state, py::array_t<std::uint32_t, py::array::c_style> key, int pos,
+                            const py::object& val_X, const py::object& val_labels, const py::object& val_y,
+                            const py::object& val_w, const py::array& best_params, const py::object& log) {
+    if (py::isinstance<PyMlp<float>>(net))
+      return fit<float>(net.cast<PyMlp<float>&>(), X, y, w, loss, opt.cast<Optimizer<float>&>(), options, state,
+                        key, pos, val_X, val_labels, val_y, val_w, best_params, log);
+    return fit<double>(net.cast<PyMlp<double>&>(), X, y, w, loss, opt.cast<Optimizer<double>&>(), options, state,
+                       key, pos, val_X, val_labels, val_y, val_w, best_params, log);
+  }, py::arg("net"), py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("loss"), py::arg("optimizer"),
+     py::arg("options"), py::arg("state"), py::arg("key"), py::arg("pos"), py::arg("val_X"), py::arg("val_labels"),
+     py::arg("val_y"), py::arg("val_weight"), py::arg("best_params"), py::arg("log"));
 }
 
 }  // namespace mlpcore::py_bind

@@ -225,6 +225,84 @@ class Perceptron64:
                     active: NDArray[np.uint8] | None, shuffle: bool, seed: SupportsInt,
                     epoch: SupportsInt, row_keys: NDArray[np.uint64] | None = None) -> tuple[list[float], float, int]: ...
 
+class LrSchedule:
+    """scikit-learn's SGD learning-rate schedules."""
+    constant: ClassVar[LrSchedule]
+    invscaling: ClassVar[LrSchedule]
+    adaptive: ClassVar[LrSchedule]
+    __members__: ClassVar[dict[str, LrSchedule]]
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> int: ...
+
+class ValidationScore:
+    """The early-stopping score: accuracy (classifiers) or R^2 (regressors)."""
+    accuracy: ClassVar[ValidationScore]
+    r2: ClassVar[ValidationScore]
+    __members__: ClassVar[dict[str, ValidationScore]]
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> int: ...
+
+class EstimatorFitOptions:
+    """The rules of one fit_estimator call (cpp/include/mlpcore/estimator_fit.hpp)."""
+    batch_size: int
+    shuffle: bool
+    max_iter: int
+    tol: float
+    n_iter_no_change: float
+    sgd: bool
+    schedule: LrSchedule
+    lr_init: float
+    power_t: float
+    grad_factor: float
+    data_factor: float
+    loss_offset: float
+    early_stopping: bool
+    score: ValidationScore
+    check_interval: float
+    def __init__(self) -> None: ...
+
+class EstimatorFitState:
+    """State carried between fit_estimator calls; the lists hold this call's epochs."""
+    n_iter: int
+    t: int
+    lr: float
+    best_loss: float
+    best_validation_score: float
+    no_improvement_count: int
+    def __init__(self) -> None: ...
+    @property
+    def loss(self) -> float: ...
+    @property
+    def loss_curve(self) -> list[float]: ...
+    @property
+    def validation_scores(self) -> list[float]: ...
+
+class EstimatorFitResult:
+    """How a fit_estimator call ended."""
+    @property
+    def converged(self) -> bool: ...
+    @property
+    def interrupted(self) -> bool: ...
+    @property
+    def diverged(self) -> bool: ...
+
+def fit_estimator(net: Mlp32 | Mlp64, X: _F32 | _F64, y: NDArray[np.int32] | _F32 | _F64,
+                  sample_weight: _F32 | _F64 | None, loss: Loss, optimizer: Optimizer32 | Optimizer64,
+                  options: EstimatorFitOptions, state: EstimatorFitState, key: NDArray[np.uint32],
+                  pos: SupportsInt, val_X: _F32 | _F64 | None, val_labels: NDArray[np.int32] | None,
+                  val_y: _F64 | None, val_weight: _F64 | None, best_params: _F32 | _F64,
+                  log: Callable[[str], object] | None) -> tuple[EstimatorFitResult, int]:
+    """scikit-learn's stochastic fit, whole, in the engine with the GIL released. ``key``/``pos``:
+    NumPy's MT19937 state (624 uint32, updated in place; the new position is returned).
+    Validation (early stopping): ``val_X`` (m, n_inputs) in the model's dtype, and int32 class
+    indices (softmax) or float64 targets (m, n_outputs), float64 weights or None.
+    ``best_params`` (n_params,) receives the best-scoring parameters. ``log`` gets the verbose
+    lines (the GIL taken per line). Ctrl-C ends the fit with ``interrupted`` set."""
+
 def load(path: str) -> Mlp32 | Mlp64:
     """Read a model file; raises ModelFormatError (a ValueError) or IoError (an OSError)."""
 
