@@ -569,7 +569,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                                  f"'y' has {classes}.")
         if self.class_weight is not None:
             self._class_factor = self._class_weight_factor(y, sample_weight)
-        return X, self._label_binarizer.transform(y).astype(bool)
+        return X, self._binarize(y)
+
+    def _binarize(self, y) -> np.ndarray:
+        """``LabelBinarizer.transform(y)`` as bools (n, n_outputs), without its per-call target
+        checks for single-label y (the labels were checked against classes_ above)."""
+        classes = self.classes_
+        if y.ndim != 1 or self._label_binarizer.y_type_ not in ("binary", "multiclass") or len(classes) < 2:
+            return self._label_binarizer.transform(y).astype(bool)
+        index = np.searchsorted(classes, y)
+        if len(classes) == 2:
+            return (index == 1).reshape(-1, 1)
+        out = np.zeros((len(y), len(classes)), dtype=bool)
+        out[np.arange(len(y)), index] = True
+        return out
 
     def _class_weight_factor(self, y, sample_weight) -> np.ndarray:
         """Each sample's class weight (n_samples,): the weight of its class for single-label
