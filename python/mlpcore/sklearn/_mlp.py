@@ -16,6 +16,7 @@ the L2 part is estimated from the weights at the start and end of the epoch.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -31,6 +32,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from threadpoolctl import ThreadpoolController
 
 from .. import _core
 from ..model import LOSSES, MLP
@@ -52,6 +54,12 @@ _NON_FINITE = ("Solver produced non-finite parameter weights. The input data may
 
 def _print_line(line: str) -> None:
     print(line)
+
+
+@functools.lru_cache(maxsize=None)
+def _blas_controller() -> ThreadpoolController:
+    """The BLAS libraries loaded (scipy's among them), found once: finding them takes ~1.5 ms."""
+    return ThreadpoolController()
 
 
 class _BaseMLP(BaseEstimator):
@@ -282,9 +290,13 @@ class _BaseMLP(BaseEstimator):
             value = net._loss_and_grad_block(X, t, w, loss)
             return reported(value), grads / k
 
-        result = scipy.optimize.minimize(objective, params.astype(np.float64), method="L-BFGS-B", jac=True,
-                                         options={"maxfun": self.max_fun, "maxiter": self.max_iter,
-                                                  "gtol": self.tol})
+        # L-BFGS-B's update works on vectors of n_params values through BLAS: threads only cost
+        # there, and on a busy machine a threaded BLAS waiting for its workers made the driver
+        # ~50x slower than the engine's gradient (measured); one BLAS thread for the driver.
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            result = scipy.optimize.minimize(objective, params.astype(np.float64), method="L-BFGS-B", jac=True,
+                                             options={"maxfun": self.max_fun, "maxiter": self.max_iter,
+                                                      "gtol": self.tol})
         self.n_iter_ = min(int(result.nit), self.max_iter)
         if result.status != 0:
             hint = (f" Increase max_iter (now {self.max_iter}) or max_fun (now {self.max_fun})"
