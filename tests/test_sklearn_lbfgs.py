@@ -17,6 +17,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_digits, load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
 
 import mlpcore.sklearn as mc
 
@@ -26,11 +27,14 @@ pytestmark = pytest.mark.usefixtures("engine_one_thread")
 
 def fit_both(name, X, y, sample_weight=None, **params):
     out = []
-    for module in (sk, mc):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            est = getattr(module, name)(solver="lbfgs", random_state=0, **params)
-            out.append(est.fit(X, y, sample_weight=sample_weight))
+    params = {"random_state": 0, **params}
+    # One BLAS thread: scikit-learn's products and scipy's driver wait for busy workers otherwise.
+    with threadpool_limits(1):
+        for module in (sk, mc):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                est = getattr(module, name)(solver="lbfgs", **params)
+                out.append(est.fit(X, y, sample_weight=sample_weight))
     return out
 
 
@@ -80,13 +84,21 @@ def test_same_run_as_scikit_learn(name, kind, params, weighted):
 @pytest.mark.parametrize("name,kind", [("MLPClassifier", "iris"), ("MLPClassifier", "digits"),
                                        ("MLPRegressor", "diabetes")])
 def test_default_lbfgs_scores_like_scikit_learn(name, kind):
+    # 200 iterations on a non-convex objective: rounding differences make single runs end at
+    # different, equally good points (diabetes R^2 differs by up to 0.03 for one random_state,
+    # as much as between two random states of scikit-learn), so compare means over five.
     X, y = data(kind)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
-    ref, ours = fit_both(name, X_train, y_train)
-    assert abs(ours.n_iter_ - ref.n_iter_) <= 1 or ours.n_iter_ == ref.n_iter_ == ref.max_iter \
-        or kind != "digits"
-    assert ours.loss_ == pytest.approx(ref.loss_, rel=0.05)
-    assert abs(ours.score(X_test, y_test) - ref.score(X_test, y_test)) <= 0.01
+    losses, scores = [], []
+    for seed in range(5):
+        ref, ours = fit_both(name, X_train, y_train, random_state=seed)
+        assert abs(ours.n_iter_ - ref.n_iter_) <= 1 or ours.n_iter_ == ref.n_iter_ == ref.max_iter \
+            or kind != "digits"
+        losses.append((ref.loss_, ours.loss_))
+        scores.append((ref.score(X_test, y_test), ours.score(X_test, y_test)))
+    (ref_loss, our_loss), (ref_score, our_score) = np.mean(losses, axis=0), np.mean(scores, axis=0)
+    assert our_loss == pytest.approx(ref_loss, rel=0.05)
+    assert abs(our_score - ref_score) <= 0.01
 
 
 def test_converged_run_matches_in_loss_and_iterations():
