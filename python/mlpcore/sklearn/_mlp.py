@@ -1,8 +1,9 @@
 """MLPClassifier and MLPRegressor: scikit-learn's multi-layer perceptrons on mlpcore's engine.
 
-Longer than the usual module: both estimators share one training loop that follows
-scikit-learn's epoch logic step by step (initialisation, validation split, shuffling, stopping
-rules, learning-rate schedules), and splitting it would scatter that correspondence.
+Longer than the usual module: both estimators share the preparation of a fit (validation,
+initialisation in scikit-learn's order, the validation split, the mapping of the objective onto
+the engine), the lbfgs driver and the bookkeeping around the engine's stochastic fit
+(``fit_estimator``, cpp/src/estimator_fit.cpp, which runs scikit-learn's epoch loop whole).
 
 How the objective maps onto the engine. The engine's data-loss gradients are a constant ``k``
 times scikit-learn's: 1 for softmax cross-entropy, ``1/n_outputs`` for logistic outputs (the
@@ -10,9 +11,9 @@ engine averages binary cross-entropy over outputs, scikit-learn sums), and ``2/n
 squared error (scikit-learn's gradient is that of half the squared error summed over outputs).
 With the weight penalty ``k * alpha`` the engine's gradients are ``k`` times scikit-learn's: Adam
 with ``eps = k * epsilon`` takes the same steps and SGD uses ``lr / k``. Reported losses are the
-engine's divided by ``k``, except for squared error with several outputs, where scikit-learn's
-reported loss averages (not sums) over outputs: there the data part is the engine's halved, and
-the L2 part is estimated from the weights at the start and end of the epoch.
+engine's divided by ``k``, except for squared error, where scikit-learn's reported loss averages
+(not sums) over outputs: there the engine reports each batch's data part halved and its L2 part
+divided by ``k``.
 """
 from __future__ import annotations
 
