@@ -196,6 +196,16 @@ class MLP:
         return list(self._net.dropout)
 
     @property
+    def dropout_seed(self) -> int:
+        """Seed of the dropout masks: the model's ``seed`` (and ``initialize``'s), settable to
+        draw other masks with the same weights; a loaded or unpickled model has 0."""
+        return self._net.dropout_seed
+
+    @dropout_seed.setter
+    def dropout_seed(self, seed) -> None:
+        self._net.dropout_seed = check_number(seed, "dropout_seed", low=0, high=2**64 - 1, integer=True)
+
+    @property
     def dropout_step(self) -> int:
         """The training-step counter that picks the next dropout masks: it advances by one with
         every applied update (``train_step``, each batch of ``Trainer.fit``). Settable, to replay
