@@ -266,7 +266,10 @@ def _mpi_fit(comm=None, simulate_ranks=None, dtype="float32"):
     from mlpcore.distributed import DistributedTrainer
 
     X, y = data(n=203)
-    net = mlpcore.MLP([5, 24, 16, 3], "tanh", seed=3, dropout=[0.5, 0.25], dtype=dtype)
+    rank = 0 if comm is None else comm.Get_rank()
+    # Other ranks start from other weights and masks: rank 0's are broadcast.
+    net = mlpcore.MLP([5, 24, 16, 3], "tanh", seed=3 + rank, dropout=[0.5, 0.25], dtype=dtype)
+    net.dropout_step = 7 * rank
     DistributedTrainer(net, mlpcore.Adam(lr=1e-2), batch_size=50, epochs=2, progress=False, comm=comm,
                        simulate_ranks=simulate_ranks, deterministic=True).fit(X, y)
     return net.parameters.copy()
@@ -396,3 +399,21 @@ if __name__ == "__main__" and sys.argv[1:2] == ["mpi"]:
     for dt in ("float32", "float64"):
         params = _mpi_fit(comm=MPI.COMM_WORLD, dtype=dt)
         np.save(os.path.join(sys.argv[2], f"rank{MPI.COMM_WORLD.Get_rank()}-{dt}.npy"), params)
+
+
+def test_onnx_export_is_the_inference_network():
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    import mlpcore.onnx
+
+    net = mlpcore.MLP([5, 12, 8, 3], "tanh", seed=4, dropout=[0.5, 0.25])
+    model = mlpcore.onnx.to_onnx(net)
+    assert not any(node.op_type == "Dropout" for node in model.graph.node)
+    props = {p.key: p.value for p in model.metadata_props}
+    assert json.loads(props["dropout"]) == [0.5, 0.25]
+    X, _ = data(n=20)
+    X = X.astype(np.float32)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": X})[0]
+    np.testing.assert_allclose(got, net.forward(X), rtol=1e-5, atol=1e-6)
+    assert onnx.checker.check_model(model) is None
