@@ -106,9 +106,9 @@ class BasicMlp {
   /// mask depends on nothing else, so any thread count or split of a batch across processes
   /// draws the same masks. `r` is the row's position in the (global) mini-batch. Kept units are
   /// scaled by 1/(1 − p_l) (inverted dropout), so inference uses the weights as they are.
-  /// The step counter advances by one with every applied optimizer step. The seed is set by the
-  /// seeded constructor and initialize() (derived from their seed); a loaded model starts at
-  /// seed 0, step 0. Neither is saved in model files.
+  /// The step counter advances by one with every applied optimizer step. The seeded constructor
+  /// sets the seed to its `seed` (initialize() leaves it); a loaded model starts at seed 0,
+  /// step 0. Neither is saved in model files. p = 0 everywhere costs nothing: no mask is drawn.
   std::uint64_t dropout_seed() const { return m_dropout_seed; }
   void set_dropout_seed(std::uint64_t seed) { m_dropout_seed = seed; }
   std::uint64_t dropout_step() const { return m_dropout_step; }
