@@ -250,3 +250,123 @@ def test_float64_steps_match_the_reference(opt_name):
         params = ref_opt.step(params, grad_ref)
         np.testing.assert_allclose(net.parameters, params, rtol=1e-11, atol=1e-13)
     assert opt.steps == STEPS
+
+
+# -- dropout: the engine's masks applied in torch, and torch's own Dropout's scaling ---------------
+def torch_forward_masked(model, x, masks):
+    """model(x) with each hidden layer's output multiplied by masks[l] (a (batch, units) tensor):
+    inverted dropout with a given mask, as nn.Dropout computes it (input * mask/(1-p))."""
+    hidden = 0
+    for module in model:
+        x = module(x)
+        if not isinstance(module, torch.nn.Linear):  # an activation module or a Maxout block
+            x = x * masks[hidden]
+            hidden += 1
+    return x
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "maxout"])
+@pytest.mark.parametrize("sizes", [SIZES, WIDE])
+def test_dropout_training_matches_torch_with_the_engines_masks(activation, sizes):
+    rates = [0.5, 0.2]
+    net = mlpcore.MLP(sizes, activation, init="he", seed=2, maxout_pieces=K, dropout=rates)
+    model = torch_copy(net)
+    opt, topt = make_optimizers("adam", model.parameters())
+    ours, theirs, kept = [], [], []
+    for X, y, _ in batches("cross_entropy", 9, sizes):
+        # the masks this step will draw, read before it is taken
+        masks = [torch.from_numpy(net.dropout_mask(l, len(X))) for l in range(len(rates))]
+        kept.append(float((masks[0] > 0).float().mean()))
+        ours.append(net.train_step(X, y, opt))
+        topt.zero_grad()
+        value = torch.nn.functional.cross_entropy(torch_forward_masked(model, torch.from_numpy(X), masks),
+                                                  torch.from_numpy(y.astype(np.int64)))
+        value.backward()
+        topt.step()
+        theirs.append(value.item())
+    assert net.dropout_step == STEPS
+    assert 0.3 < np.mean(kept) < 0.7  # the first layer did drop about half its units
+    assert_same_run(net, model, np.array(ours), np.array(theirs))
+    # Without the masks torch's run differs by far more than the tolerance: the masks matter.
+    plain = torch_copy(mlpcore.MLP(sizes, activation, init="he", seed=2, maxout_pieces=K))
+    popt = torch.optim.Adam(plain.parameters(), lr=1e-2)
+    for X, y, _ in batches("cross_entropy", 9, sizes):
+        popt.zero_grad()
+        torch.nn.functional.cross_entropy(plain(torch.from_numpy(X)), torch.from_numpy(y.astype(np.int64))).backward()
+        popt.step()
+    assert np.abs(torch_weights(plain) - net.parameters).max() > 1e3 * ATOL
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("p", [0.1, 0.3, 0.5, 0.9])
+def test_dropout_mask_is_torch_dropouts_mask_kind(p, dtype):
+    # torch.nn.Dropout(p) in training multiplies each input by 0 or 1/(1-p) computed in the
+    # tensor's dtype, dropping with probability p. The engine's masks take the same two values,
+    # bit for bit, and drop at the same rate (both within 5 binomial standard deviations of p).
+    torch.manual_seed(0)
+    ones = torch.ones(400, 250, dtype=dtype)
+    factors = torch.nn.Dropout(p).train()(ones).numpy()
+    name = "float32" if dtype == torch.float32 else "float64"
+    mask = mlpcore.MLP([3, 250, 2], dropout=p, seed=1, dtype=name).dropout_mask(0, 400, step=3)
+    assert set(np.unique(factors).tolist()) == set(np.unique(mask).tolist())
+    sd = np.sqrt(p * (1 - p) / mask.size)
+    for m in (factors, mask):
+        assert abs(float((m == 0).mean()) - p) < 5 * sd
+
+
+def test_dropout_export_to_torch_trains_and_evaluates_like_the_engine():
+    net = mlpcore.MLP([5, 12, 10, 3], "tanh", seed=4, dropout=[0.5, 0.25])
+    X = np.random.default_rng(5).normal(size=(32, 5)).astype(np.float32)
+    plain = mlpcore.torch.to_torch(net)  # inference: no Dropout modules
+    assert not any(isinstance(m, torch.nn.Dropout) for m in plain.modules())
+    assert plain.mlpcore_dropout == [0.5, 0.25]
+    trainable = mlpcore.torch.to_torch(net, dropout=True)
+    drops = [m for m in trainable.modules() if isinstance(m, torch.nn.Dropout)]
+    assert [d.p for d in drops] == [0.5, 0.25]
+    assert list(trainable.state_dict()) == list(plain.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias",
+                                                                       "4.weight", "4.bias"]
+    with torch.no_grad():
+        np.testing.assert_allclose(trainable.eval()(torch.from_numpy(X)).numpy(), net.forward(X), rtol=1e-5, atol=1e-6)
+        assert not np.allclose(trainable.train()(torch.from_numpy(X)).numpy(), net.forward(X), atol=1e-3)
+    for module in (plain, trainable):
+        assert mlpcore.torch.from_torch(module).dropout == [0.5, 0.25]
+    # A hand-written torch net with Dropout after the activation, or alone (identity activation).
+    seq = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Dropout(0.3),
+                              torch.nn.Linear(8, 6), torch.nn.Dropout(0.1), torch.nn.Linear(6, 2))
+    back = mlpcore.torch.from_torch(seq)
+    assert back.dropout == [0.3, 0.1] and back.activations == ["relu", "identity"]
+    with torch.no_grad():
+        np.testing.assert_allclose(back.forward(X), seq.eval()(torch.from_numpy(X)).numpy(), rtol=1e-5, atol=1e-6)
+
+
+# -- Poisson: loss and gradient of one batch against torch.nn.PoissonNLLLoss(log_input=True) ------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_poisson_loss_and_gradient_match_torch(dtype, weighted, outputs):
+    rng = np.random.default_rng(outputs)
+    sizes = [4, 16, 8, outputs]
+    X = (0.5 * rng.normal(size=(40, 4))).astype(dtype)
+    y = rng.poisson(2.0, size=(40, outputs)).astype(dtype)
+    w = rng.uniform(0.0, 2.0, size=40).astype(dtype) if weighted else None
+    net = mlpcore.MLP(sizes, "tanh", output="exp", seed=6, dtype=dtype)
+    # torch_copy passes the weights through float32 modules: keep them float32 numbers
+    net.set_weights([(W.astype(np.float32), b.astype(np.float32)) for W, b in net.get_weights()])
+    value, grad = net.loss_and_grad(X, y, sample_weight=w)
+    tdtype = torch.float32 if dtype == "float32" else torch.float64
+    model = torch_copy(net, tdtype)
+    logits = model(torch.from_numpy(X))
+    if w is None:
+        loss = torch.nn.PoissonNLLLoss(log_input=True)(logits, torch.from_numpy(y))
+    else:
+        per_sample = torch.nn.PoissonNLLLoss(log_input=True, reduction="none")(logits, torch.from_numpy(y)).mean(1)
+        loss = (per_sample * torch.from_numpy(w)).sum() / torch.from_numpy(w).sum()
+    loss.backward()
+    theirs = np.concatenate([p.grad.numpy().ravel() for p in model.parameters()])
+    rtol, atol = (1e-5, 1e-6) if dtype == "float32" else (1e-12, 1e-14)
+    assert value == pytest.approx(loss.item(), rel=rtol)
+    np.testing.assert_allclose(grad, theirs, rtol=rtol, atol=atol)
+    # The predicted means are torch's exp of the logits.
+    with torch.no_grad():
+        np.testing.assert_allclose(net.predict(X).reshape(40, -1), torch.exp(model(torch.from_numpy(X))).numpy(),
+                                   rtol=rtol * 10, atol=0)

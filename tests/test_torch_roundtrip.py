@@ -209,7 +209,8 @@ BAD = [
     (nn.Sequential(nn.ReLU(), L(2, 2)), ValueError, "module 0, ReLU: the first module must be a Linear"),
     (nn.Sequential(nn.Sequential(L(2, 2))), ValueError, "module 0, Sequential: the first module must be"),
     (nn.Sequential(nn.Conv1d(1, 1, 3)), ValueError, "module 0, Conv1d: the first module must be a Linear"),
-    (nn.Sequential(L(2, 4), nn.Dropout(0.5), L(4, 2)), ValueError, "module 1, Dropout is not a supported activation"),
+    (nn.Sequential(L(2, 4), nn.AlphaDropout(0.5), L(4, 2)), ValueError, "module 1, AlphaDropout is not a supported"),
+    (nn.Sequential(L(2, 4), nn.Tanh(), nn.Dropout(1.0), L(4, 2)), ValueError, r"module 2, Dropout: .*p in \[0, 1\), got 1.0"),
     (nn.Sequential(L(2, 4), nn.BatchNorm1d(4), L(4, 2)), ValueError, "module 1, BatchNorm1d is not a supported"),
     (nn.Sequential(L(2, 4), L(4, 2)), ValueError, r"module 1, Linear follows a Linear layer directly; .*\(torch.nn.Identity\(\) for none\)"),
     (nn.Sequential(L(2, 4), nn.ReLU(), nn.ReLU(), L(4, 2)), ValueError, "module 2, ReLU is not supported here: expected a Linear"),
@@ -244,8 +245,8 @@ def test_unsupported_modules_are_named(module, error, match):
 def test_named_modules_are_reported_by_name_and_position():
     from collections import OrderedDict
 
-    module = nn.Sequential(OrderedDict([("fc1", L(2, 4)), ("drop", nn.Dropout(0.1)), ("fc2", L(4, 2))]))
-    with pytest.raises(ValueError, match=r"module 1 \('drop'\), Dropout is not a supported activation"):
+    module = nn.Sequential(OrderedDict([("fc1", L(2, 4)), ("drop", nn.AlphaDropout(0.1)), ("fc2", L(4, 2))]))
+    with pytest.raises(ValueError, match=r"module 1 \('drop'\), AlphaDropout is not a supported activation"):
         mlpcore.torch.from_torch(module)
 
 

@@ -3,12 +3,15 @@
 //   forward:  Z_l = A_{l−1}·W_lᵀ + b_l,  A_l = f_l(Z_l)            (A_{−1} = X)
 //   backward: dL_dZ_l = dL_dA_l ⊙ f_l'(A_l)
 //             dL_dW_l = dL_dZ_lᵀ·A_{l−1},  dL_db_l = Σ_rows dL_dZ_l,  dL_dA_{l−1} = dL_dZ_l·W_l
+// With dropout in training, hidden layer l's output becomes Ã_l = A_l ⊙ M_l (M_l: 0 or
+// 1/(1−p_l) per unit), the next layer reads Ã_l, and dL_dA_l = dL_dÃ_l ⊙ M_l.
 #include "mlpcore/mlp.hpp"
 
 #include "dense.hpp"
 #include "finite.hpp"
 #include "fp_env.hpp"
 #include "math.hpp"
+#include "mlpcore/rng.hpp"
 
 #include <cmath>
 #include <sstream>
@@ -72,6 +75,48 @@ void Workspace<S>::reserve(const MlpSpec& spec, Index n) {
   m_widths = std::move(widths);
 }
 
+template <class S>
+void Workspace<S>::reserve_dropout(const MlpSpec& spec) {
+  const Index L = spec.n_layers();
+  mask.resize(static_cast<std::size_t>(L));
+  kept.resize(static_cast<std::size_t>(L));
+  for (Index l = 0; l + 1 < L; ++l) {
+    if (!(spec.dropout_rate(l) > 0)) continue;
+    const Index size = m_capacity * spec.sizes[static_cast<std::size_t>(l + 1)];
+    if (mask[l].size() < size) mask[l].resize(size);
+    if (kept[l].size() < size) kept[l].resize(size);
+  }
+}
+
+namespace {
+
+// The dropout stream's own key, so masks share no draws with the initializers or the shuffle.
+constexpr std::uint64_t kDropoutStream = 0x64726f706f7574ULL;  // "dropout"
+
+// Multipliers of rows [row0, row0 + n) of hidden layer `layer` at `step`: a counter-based hash
+// of (seed, step, layer, row, unit) rather than a sequential generator, so a row's mask is the
+// same whichever thread, part or process computes it. Each 64-bit hash gives two units a
+// 32-bit uniform u; the unit is dropped when u < p·2³² (probability p to within 2⁻³²).
+template <class S>
+void fill_mask(S* out, Index n, Index units, double p, std::uint64_t seed, std::uint64_t step, Index layer,
+               Index row0) {
+  const std::uint64_t layer_key =
+      Rng::derive(Rng::derive(seed ^ kDropoutStream, step), static_cast<std::uint64_t>(layer));
+  const std::uint64_t threshold = static_cast<std::uint64_t>(std::llround(p * 4294967296.0));
+  const S scale = S(1) / static_cast<S>(1.0 - p);  // as torch: 1 / (1 − p) in the model's dtype
+  for (Index r = 0; r < n; ++r) {
+    const std::uint64_t row_key = Rng::mix(layer_key + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(row0 + r + 1));
+    S* o = out + r * units;
+    for (Index j = 0; j < units; j += 2) {
+      const std::uint64_t h = Rng::mix(row_key ^ (0xd1b54a32d192ed03ULL * static_cast<std::uint64_t>(j / 2 + 1)));
+      o[j] = (h & 0xffffffffULL) < threshold ? S(0) : scale;
+      if (j + 1 < units) o[j + 1] = (h >> 32) < threshold ? S(0) : scale;
+    }
+  }
+}
+
+}  // namespace
+
 void ModelMeta::validate(const MlpSpec& spec) const {
   const std::size_t in = static_cast<std::size_t>(spec.n_inputs());
   if (input_mean.size() != input_scale.size())
@@ -115,6 +160,37 @@ BasicMlp<S>::BasicMlp(const MlpSpec& spec) : m_spec(spec) {
 template <class S>
 BasicMlp<S>::BasicMlp(const MlpSpec& spec, Init init, std::uint64_t seed, double scale) : BasicMlp(spec) {
   initialize(init, seed, scale);
+  m_dropout_seed = seed;
+}
+
+template <class S>
+void BasicMlp<S>::dropout_mask(Index layer, std::uint64_t step, Index row0, MatrixRef<S> out) const {
+  const Index hidden = m_spec.n_layers() - 1;
+  if (layer < 0 || layer >= hidden)
+    throw std::invalid_argument("dropout layer " + std::to_string(layer) + " is not a hidden layer (the model has " +
+                                std::to_string(hidden) + ")");
+  if (row0 < 0) throw std::invalid_argument("row0 must be >= 0, got " + std::to_string(row0));
+  const Index units = m_spec.sizes[static_cast<std::size_t>(layer + 1)];
+  if (out.cols() != units)
+    throw std::invalid_argument("out has " + std::to_string(out.cols()) + " columns, hidden layer " +
+                                std::to_string(layer) + " has " + std::to_string(units) + " units");
+  const double p = m_spec.dropout_rate(layer);
+  if (!(p > 0)) {
+    out.setOnes();
+    return;
+  }
+  RowMatrix<S> m(out.rows(), units);
+  fill_mask<S>(m.data(), out.rows(), units, p, m_dropout_seed, step, layer, row0);
+  out = m;
+}
+
+template <class S>
+const typename BasicMlp<S>::DropoutPass* BasicMlp<S>::dropout_pass(DropoutPass& storage, std::uint64_t step,
+                                                                    Index row0, Workspace<S>& ws) const {
+  if (!m_spec.has_dropout()) return nullptr;
+  ws.reserve_dropout(m_spec);
+  storage = DropoutPass{step, row0};
+  return &storage;
 }
 
 template <class S>
@@ -178,7 +254,7 @@ const S* BasicMlp<S>::scaled_input(const S* X, Index n, Workspace<S>& ws) const 
 }
 
 template <class S>
-void BasicMlp<S>::forward_rows(const S* X, Index n, Workspace<S>& ws) const {
+void BasicMlp<S>::forward_rows(const S* X, Index n, Workspace<S>& ws, const DropoutPass* drop) const {
   const ActivationParams ap{m_spec.leaky_relu_slope, m_spec.elu_alpha};
   const S* in_data = scaled_input(X, n, ws);
   for (Index l = 0; l < m_spec.n_layers(); ++l) {
@@ -196,26 +272,50 @@ void BasicMlp<S>::forward_rows(const S* X, Index n, Workspace<S>& ws) const {
       detail::dense_forward<S>(in_data, n, in, W, b, rows, ws.act[l].data(), ws.transposed.data(), a, ap);
     }
     in_data = ws.act[l].data();
+    const double p = drop ? m_spec.dropout_rate(l) : 0.0;
+    if (p > 0) {
+      // Ã_l = A_l ⊙ M_l; A_l stays for f'(A_l) in the backward pass.
+      fill_mask<S>(ws.mask[l].data(), n, units, p, m_dropout_seed, drop->step, l, drop->row0);
+      VectorMap<S>(ws.kept[l].data(), n * units) =
+          VectorCMap<S>(ws.act[l].data(), n * units).cwiseProduct(VectorCMap<S>(ws.mask[l].data(), n * units));
+      in_data = ws.kept[l].data();
+    }
   }
 }
 
 template <class S>
 void BasicMlp<S>::backward_rows(const S* X, Index n, Workspace<S>& ws,
-                                const std::function<void(Index)>& layer_ready) {
+                                const std::function<void(Index)>& layer_ready, bool dropped) {
   // Expects ws.delta[L−1] = dL_dZ of the output layer and the activations of forward_rows.
   const ActivationParams ap{m_spec.leaky_relu_slope, m_spec.elu_alpha};
   const S* input = scales_input() ? ws.input.data() : X;
   for (Index l = m_spec.n_layers() - 1; l >= 0; --l) {
     const Index rows = m_layout.rows[l], cols = m_layout.cols[l];
     const S* dL_dZ = ws.delta[l].data();
-    const S* A_prev = l == 0 ? input : ws.act[l - 1].data();
+    const bool drop_prev = dropped && l > 0 && m_spec.dropout_rate(l - 1) > 0;
+    const S* A_prev = l == 0 ? input : drop_prev ? ws.kept[l - 1].data() : ws.act[l - 1].data();
     const S* W = m_params.data() + m_layout.weight_offset[l];
     detail::dense_weight_grad<S>(dL_dZ, n, rows, A_prev, cols, m_grads.data() + m_layout.weight_offset[l],
                                  m_grads.data() + m_layout.bias_offset[l], ws.transposed.data());
     if (layer_ready) layer_ready(l);
     if (l == 0) break;  // no gradient with respect to the input
     const Activation a = m_spec.activation(l - 1);
-    if (a == Activation::Maxout) {
+    if (drop_prev) {
+      // dL_dÃ = dL_dZ_l·W_l;  dL_dA = dL_dÃ ⊙ M;  then through the activation (or maxout).
+      const VectorCMap<S> M(ws.mask[l - 1].data(), n * cols);
+      if (a == Activation::Maxout) {
+        detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, ws.scratch.data(), ws.act[l - 1].data(),
+                                    Activation::Identity, ap);
+        VectorMap<S>(ws.scratch.data(), n * cols).array() *= M.array();
+        maxout_backward<S>(MatrixCMap<S>(ws.scratch.data(), n, cols), m_spec.maxout_pieces, ws.winner[l - 1].data(),
+                           MatrixMap<S>(ws.delta[l - 1].data(), n, m_layout.rows[l - 1]));
+      } else {
+        S* dA = ws.delta[l - 1].data();
+        detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, dA, ws.act[l - 1].data(), Activation::Identity, ap);
+        VectorMap<S>(dA, n * cols).array() *= M.array();
+        activation_backward<S>(a, ap, MatrixCMap<S>(ws.act[l - 1].data(), n, cols), MatrixMap<S>(dA, n, cols));
+      }
+    } else if (a == Activation::Maxout) {
       detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, ws.scratch.data(), ws.act[l - 1].data(),
                                   Activation::Identity, ap);
       maxout_backward<S>(MatrixCMap<S>(ws.scratch.data(), n, cols), m_spec.maxout_pieces, ws.winner[l - 1].data(),
@@ -283,6 +383,14 @@ MatrixMap<S> BasicMlp<S>::forward(const MatrixCRef<S>& X, Workspace<S>& ws) cons
 }
 
 template <class S>
+MatrixMap<S> BasicMlp<S>::forward(const MatrixCRef<S>& X, Workspace<S>& ws, std::uint64_t dropout_step) const {
+  const S* data = packed_batch(X, ws);
+  DropoutPass storage{};
+  forward_rows(data, X.rows(), ws, dropout_pass(storage, dropout_step, 0, ws));
+  return MatrixMap<S>(ws.act.back().data(), X.rows(), m_spec.n_outputs());
+}
+
+template <class S>
 void BasicMlp<S>::outputs(const MatrixCRef<S>& X, Workspace<S>& ws, MatrixRef<S> out, bool probabilities) const {
   if (out.rows() != X.rows() || out.cols() != m_spec.n_outputs()) {
     std::ostringstream m;
@@ -299,27 +407,36 @@ void BasicMlp<S>::outputs(const MatrixCRef<S>& X, Workspace<S>& ws, MatrixRef<S>
 
 template <class S>
 double BasicMlp<S>::step_unchecked(const S* X, Index n, const TargetView<S>& t, const S* weights, Loss loss,
-                                   Optimizer<S>* opt, Workspace<S>& ws) {
-  forward_rows(X, n, ws);
+                                   Optimizer<S>* opt, Workspace<S>& ws, std::optional<std::uint64_t> dropout_step) {
+  DropoutPass storage{};
+  const DropoutPass* drop = nullptr;
+  if (opt) drop = dropout_pass(storage, m_dropout_step, 0, ws);
+  else if (dropout_step) drop = dropout_pass(storage, *dropout_step, 0, ws);
+  forward_rows(X, n, ws, drop);
   const Index L = m_spec.n_layers();
   MatrixCMap<S> Z(ws.act[L - 1].data(), n, m_spec.n_outputs());
   const double value = mlpcore::loss_and_grad<S>(loss, Z, t, weights, ws.delta[L - 1].data());
   if (opt && !std::isfinite(value)) return value;  // caller decides; parameters untouched
-  backward_rows(X, n, ws);
+  backward_rows(X, n, ws, {}, drop != nullptr);
   const double total = value + penalty_with_grad(n, weights);
-  if (opt) opt->step(VectorMap<S>(m_params.data(), m_params.size()), VectorCMap<S>(m_grads.data(), m_grads.size()));
+  if (opt) {
+    opt->step(VectorMap<S>(m_params.data(), m_params.size()), VectorCMap<S>(m_grads.data(), m_grads.size()));
+    ++m_dropout_step;
+  }
   return total;
 }
 
 template <class S>
 double BasicMlp<S>::grad_sums(const S* X, Index n, const TargetView<S>& t, const S* weights, Loss loss,
-                              Workspace<S>& ws, const std::function<void(Index)>& layer_ready) {
-  forward_rows(X, n, ws);
+                              Workspace<S>& ws, const std::function<void(Index)>& layer_ready, Index row0) {
+  DropoutPass storage{};
+  const DropoutPass* drop = dropout_pass(storage, m_dropout_step, row0, ws);
+  forward_rows(X, n, ws, drop);
   const Index L = m_spec.n_layers();
   MatrixCMap<S> Z(ws.act[L - 1].data(), n, m_spec.n_outputs());
   // Divisor 1: dL_dZ holds w_i·dℓ_i/dz_i, so the products below give Σ_i of each row's gradient.
   const double sum = mlpcore::loss_and_grad_scaled<S>(loss, Z, t, weights, 1.0, ws.delta[L - 1].data());
-  backward_rows(X, n, ws, layer_ready);
+  backward_rows(X, n, ws, layer_ready, drop != nullptr);
   return sum;
 }
 
@@ -333,14 +450,15 @@ double BasicMlp<S>::apply_sums(double weight_sum, Optimizer<S>& opt) {
   }
   m_grads /= S(weight_sum);
   opt.step(VectorMap<S>(m_params.data(), m_params.size()), VectorCMap<S>(m_grads.data(), m_grads.size()));
+  ++m_dropout_step;
   return penalty;
 }
 
 template <class S>
 double BasicMlp<S>::loss_and_grad(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights, Loss loss,
-                                  Workspace<S>& ws) {
+                                  Workspace<S>& ws, std::optional<std::uint64_t> dropout_step) {
   validate_targets<S>(loss, X.rows(), m_spec.n_outputs(), t, weights);
-  return step_unchecked(packed_batch(X, ws), X.rows(), t, weights, loss, nullptr, ws);
+  return step_unchecked(packed_batch(X, ws), X.rows(), t, weights, loss, nullptr, ws, dropout_step);
 }
 
 template <class S>

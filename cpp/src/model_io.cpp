@@ -58,7 +58,7 @@ std::string json_string_array(const std::vector<std::string>& v) {
 bool is_reserved_key(const std::string& k) {
   static const char* keys[] = {"format", "format_version", "dtype", "sizes", "activations", "leaky_relu_slope",
                                "elu_alpha", "maxout_pieces", "output", "classes", "classes_kind",
-                               "input_mean", "input_scale"};
+                               "input_mean", "input_scale", "dropout"};
   for (const char* r : keys)
     if (k == r) return true;
   return false;
@@ -157,6 +157,11 @@ std::string serialize(const BasicMlp<S>& net) {
   md.emplace_back("elu_alpha", fmt_double(spec.elu_alpha));
   md.emplace_back("maxout_pieces", std::to_string(spec.maxout_pieces));
   md.emplace_back("output", to_string(spec.output));
+  if (spec.has_dropout()) {  // absent means none, so files without dropout read in older builds
+    std::vector<double> rates;
+    for (Index l = 0; l + 1 < spec.n_layers(); ++l) rates.push_back(spec.dropout_rate(l));
+    md.emplace_back("dropout", json_double_array(rates));
+  }
   if (!meta.classes.empty()) {
     md.emplace_back("classes", json_string_array(meta.classes));
     md.emplace_back("classes_kind", meta.classes_kind);
@@ -338,6 +343,17 @@ Header parse_header(const char* header_text, std::uint64_t hlen, std::uint64_t d
     const std::string& k = get("maxout_pieces");
     if (k.empty() || k.size() > 3 || k.find_first_not_of("0123456789") != std::string::npos) bad("maxout_pieces '" + k + "' is not an integer");
     spec.maxout_pieces = std::stoi(k);
+    if (meta.count("dropout")) {  // one probability per hidden layer; absent in older files (none)
+      const Json drop = parse_meta_json(meta["dropout"], "dropout");
+      if (drop.type != Json::Type::Array || drop.items.size() > 1024) bad("dropout must be an array of numbers");
+      for (const auto& p : drop.items) {
+        if (p.type != Json::Type::Number) bad("dropout must be an array of numbers");
+        spec.dropout.push_back(p.number);
+      }
+      if (spec.dropout.size() != spec.sizes.size() - 2)
+        bad("dropout has " + std::to_string(spec.dropout.size()) + " values; the architecture has " +
+            std::to_string(spec.sizes.size() - 2) + " hidden layers");
+    }
     const std::string& output = get("output");
     try {
       spec.output = output_from_string(output);

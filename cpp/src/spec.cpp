@@ -109,6 +109,19 @@ void MlpSpec::validate() const {
     throw std::invalid_argument("maxout_pieces must be in [2, 64], got " + std::to_string(maxout_pieces));
   if (static_cast<int>(output) < 0 || static_cast<int>(output) > static_cast<int>(Output::Exp))
     throw std::invalid_argument("output holds an unknown value");
+  const std::size_t hidden = sizes.size() - 2;
+  if (dropout.size() > 1 && dropout.size() != hidden)
+    throw std::invalid_argument("dropout must be one value or one per hidden layer: " + std::to_string(hidden) +
+                                " expected, got " + std::to_string(dropout.size()));
+  for (std::size_t i = 0; i < dropout.size(); ++i) {
+    const std::string name = dropout.size() == 1 ? std::string("dropout") : "dropout[" + std::to_string(i) + "]";
+    check_unit_interval(dropout[i], name.c_str());
+  }
+  if (hidden == 0 && dropout.size() == 1 && dropout[0] > 0) {
+    std::ostringstream msg;
+    msg << "dropout applies to hidden layers and this network has none; got " << dropout[0];
+    throw std::invalid_argument(msg.str());
+  }
   // Bound the parameter count so a hostile spec cannot request an absurd allocation.
   double total = 0;
   for (Index l = 0; l < n_layers(); ++l)
@@ -127,9 +140,23 @@ Index MlpSpec::dense_out(Index l) const {
   return activation(l) == Activation::Maxout ? units * maxout_pieces : units;
 }
 
+double MlpSpec::dropout_rate(Index l) const {
+  if (dropout.empty() || l < 0 || l + 2 >= static_cast<Index>(sizes.size())) return 0.0;
+  return dropout.size() == 1 ? dropout[0] : dropout[static_cast<std::size_t>(l)];
+}
+
+bool MlpSpec::has_dropout() const {
+  for (double p : dropout)
+    if (p > 0) return true;
+  return false;
+}
+
 bool MlpSpec::operator==(const MlpSpec& o) const {
+  bool same_dropout = true;
+  for (Index l = 0; l + 2 < static_cast<Index>(sizes.size()); ++l)
+    same_dropout = same_dropout && dropout_rate(l) == o.dropout_rate(l);
   return sizes == o.sizes && activations == o.activations && leaky_relu_slope == o.leaky_relu_slope &&
-         elu_alpha == o.elu_alpha && maxout_pieces == o.maxout_pieces && output == o.output;
+         elu_alpha == o.elu_alpha && maxout_pieces == o.maxout_pieces && output == o.output && same_dropout;
 }
 
 void SgdConfig::validate() const {

@@ -33,7 +33,8 @@ void bind_one(py::module_& m, const char* name) {
   using Self = PyMlp<S>;
   py::class_<Self>(m, name)
       .def(py::init([](std::vector<Index> sizes, std::vector<std::string> acts, double slope, double alpha, int k,
-                       const std::string& output, const std::string& init, std::uint64_t seed, double scale) {
+                       const std::string& output, const std::string& init, std::uint64_t seed, double scale,
+                       std::vector<double> dropout) {
              MlpSpec spec;
              spec.sizes = std::move(sizes);
              for (const auto& a : acts) spec.activations.push_back(activation_from_string(a));
@@ -41,10 +42,12 @@ void bind_one(py::module_& m, const char* name) {
              spec.elu_alpha = alpha;
              spec.maxout_pieces = k;
              spec.output = output_from_string(output);
+             spec.dropout = std::move(dropout);
              return new Self(BasicMlp<S>(spec, init_from_string(init), seed, scale));
            }),
            py::arg("sizes"), py::arg("activations"), py::arg("leaky_relu_slope"), py::arg("elu_alpha"),
-           py::arg("maxout_pieces"), py::arg("output"), py::arg("init"), py::arg("seed"), py::arg("init_scale"))
+           py::arg("maxout_pieces"), py::arg("output"), py::arg("init"), py::arg("seed"), py::arg("init_scale"),
+           py::arg("dropout") = std::vector<double>{})
       .def_property_readonly("dtype", [](const Self&) { return dtype_name<S>(); })
       .def_property_readonly("sizes", [](const Self& s) { return s.net.spec().sizes; })
       .def_property_readonly("activations", [](const Self& s) {
@@ -56,6 +59,23 @@ void bind_one(py::module_& m, const char* name) {
       .def_property_readonly("elu_alpha", [](const Self& s) { return s.net.spec().elu_alpha; })
       .def_property_readonly("maxout_pieces", [](const Self& s) { return s.net.spec().maxout_pieces; })
       .def_property_readonly("output", [](const Self& s) { return to_string(s.net.spec().output); })
+      .def_property_readonly("dropout", [](const Self& s) {
+        std::vector<double> out;  // one rate per hidden layer
+        for (Index l = 0; l + 1 < s.net.spec().n_layers(); ++l) out.push_back(s.net.spec().dropout_rate(l));
+        return out;
+      })
+      .def_property("dropout_seed", [](const Self& s) { return s.net.dropout_seed(); },
+                    [](Self& s, std::uint64_t seed) { s.net.set_dropout_seed(seed); })
+      .def_property("dropout_step", [](const Self& s) { return s.net.dropout_step(); },
+                    [](Self& s, std::uint64_t step) { s.net.set_dropout_step(step); })
+      .def("dropout_mask", [](const Self& s, Index layer, Index rows, std::uint64_t step, Index row0) {
+        if (rows < 0) throw std::invalid_argument("rows must be >= 0, got " + std::to_string(rows));
+        const Index hidden = s.net.spec().n_layers() - 1;
+        const Index units = layer >= 0 && layer < hidden ? s.net.spec().sizes[static_cast<std::size_t>(layer + 1)] : 0;
+        py::array_t<S> out({rows, units});
+        s.net.dropout_mask(layer, step, row0, MatrixMap<S>(out.mutable_data(), rows, units));
+        return out;
+      }, py::arg("layer"), py::arg("rows"), py::arg("step"), py::arg("row0") = 0)
       .def_property_readonly("n_params", [](const Self& s) { return s.net.n_params(); })
       .def("layer_slices", [](const Self& s) {
         // [(weight_offset, rows, cols, bias_offset)] per layer
@@ -76,8 +96,18 @@ void bind_one(py::module_& m, const char* name) {
       })
       .def("initialize", [](Self& s, const std::string& init, std::uint64_t seed, double scale) {
         s.net.initialize(init_from_string(init), seed, scale);
+        s.net.set_dropout_seed(seed);  // as the seeded constructor does
       }, py::arg("init"), py::arg("seed"), py::arg("init_scale"))
       .def("forward", [](Self& s, const XRef<S>& X) { return run_forward<S>(s, X, false); }, py::arg("X").noconvert())
+      .def("forward_dropout", [](Self& s, const XRef<S>& X, std::uint64_t step) {
+        py::array_t<S> out({X.rows(), s.net.spec().n_outputs()});
+        {
+          py::gil_scoped_release release;
+          Workspace<S> ws;
+          MatrixMap<S>(out.mutable_data(), X.rows(), s.net.spec().n_outputs()) = s.net.forward(X, ws, step);
+        }
+        return out;
+      }, py::arg("X").noconvert(), py::arg("step"))
       .def("predict_proba", [](Self& s, const XRef<S>& X) { return run_forward<S>(s, X, true); }, py::arg("X").noconvert())
       .def("loss", [](Self& s, const XRef<S>& X, const py::array& y, const py::object& w, const std::string& loss) {
         const TargetView<S> t = target_view<S>(y);
@@ -97,11 +127,13 @@ void bind_one(py::module_& m, const char* name) {
         }
         return py::make_tuple(e.loss, e.correct, e.counted);
       }, py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"))
-      .def("loss_and_grad", [](Self& s, const XRef<S>& X, const py::array& y, const py::object& w, const std::string& loss) {
+      .def("loss_and_grad", [](Self& s, const XRef<S>& X, const py::array& y, const py::object& w, const std::string& loss,
+                               std::optional<std::uint64_t> dropout_step) {
         const TargetView<S> t = target_view<S>(y);
         const S* wp = weight_ptr<S>(w, t.rows);
-        return s.net.loss_and_grad(X, t, wp, loss_from_string(loss), s.ws);
-      }, py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"))
+        return s.net.loss_and_grad(X, t, wp, loss_from_string(loss), s.ws, dropout_step);
+      }, py::arg("X").noconvert(), py::arg("y"), py::arg("sample_weight"), py::arg("loss"),
+         py::arg("dropout_step") = py::none())
       .def("train_step", [](Self& s, const XRef<S>& X, const py::array& y, const py::object& w, Loss loss, Optimizer<S>& opt) {
         const TargetView<S> t = target_view<S>(y);
         const S* wp = weight_ptr<S>(w, t.rows);

@@ -123,6 +123,21 @@ class _Mlp(Generic[_A, _O]):
     @property
     def output(self) -> str: ...
     @property
+    def dropout(self) -> list[float]:
+        """Dropout probability of each hidden layer (training only)."""
+    @property
+    def dropout_seed(self) -> int: ...
+    @dropout_seed.setter
+    def dropout_seed(self, seed: SupportsInt) -> None: ...
+    @property
+    def dropout_step(self) -> int:
+        """The training step whose masks the next update uses; advances with every update."""
+    @dropout_step.setter
+    def dropout_step(self, step: SupportsInt) -> None: ...
+    def dropout_mask(self, layer: SupportsInt, rows: SupportsInt, step: SupportsInt,
+                     row0: SupportsInt = 0) -> _A:
+        """``(rows, units)`` multipliers (0 or 1/(1-p)) of hidden layer ``layer`` at ``step``."""
+    @property
     def n_params(self) -> int: ...
     def layer_slices(self) -> list[tuple[int, int, int, int]]:
         """``(weight_offset, rows, cols, bias_offset)`` of each layer in the flat buffer."""
@@ -134,12 +149,16 @@ class _Mlp(Generic[_A, _O]):
         """Live view of the flat gradient buffer; it keeps this model alive."""
     def initialize(self, init: str, seed: SupportsInt, init_scale: SupportsFloat) -> None: ...
     def forward(self, X: _A) -> _A: ...
+    def forward_dropout(self, X: _A, step: SupportsInt) -> _A:
+        """Logits with training step ``step``'s dropout masks (no output check)."""
     def predict_proba(self, X: _A) -> _A: ...
     def loss(self, X: _A, y: np.ndarray, sample_weight: _A | None, loss: str) -> float: ...
     def evaluate(self, X: _A, y: np.ndarray, sample_weight: _A | None,
                  loss: str) -> tuple[float, int, int]:
         """``(mean loss, correct, counted)`` over the batch."""
-    def loss_and_grad(self, X: _A, y: np.ndarray, sample_weight: _A | None, loss: str) -> float: ...
+    def loss_and_grad(self, X: _A, y: np.ndarray, sample_weight: _A | None, loss: str,
+                      dropout_step: SupportsInt | None = None) -> float:
+        """With ``dropout_step``, training's loss and gradient with that step's dropout masks."""
     def train_step(self, X: _A, y: np.ndarray, sample_weight: _A | None, loss: Loss,
                    optimizer: _O) -> float: ...
     def train_epoch(self, X: _A, y: np.ndarray, sample_weight: _A | None, loss: Loss,
@@ -182,13 +201,15 @@ class Mlp32(_Mlp[_F32, Optimizer32]):
     """A float32 network: spec, one flat parameter buffer, its gradient and a workspace."""
     def __init__(self, sizes: Sequence[SupportsInt], activations: Sequence[str],
                  leaky_relu_slope: SupportsFloat, elu_alpha: SupportsFloat, maxout_pieces: SupportsInt,
-                 output: str, init: str, seed: SupportsInt, init_scale: SupportsFloat) -> None: ...
+                 output: str, init: str, seed: SupportsInt, init_scale: SupportsFloat,
+                 dropout: Sequence[SupportsFloat] = ...) -> None: ...
 
 class Mlp64(_Mlp[_F64, Optimizer64]):
     """A float64 network: spec, one flat parameter buffer, its gradient and a workspace."""
     def __init__(self, sizes: Sequence[SupportsInt], activations: Sequence[str],
                  leaky_relu_slope: SupportsFloat, elu_alpha: SupportsFloat, maxout_pieces: SupportsInt,
-                 output: str, init: str, seed: SupportsInt, init_scale: SupportsFloat) -> None: ...
+                 output: str, init: str, seed: SupportsInt, init_scale: SupportsFloat,
+                 dropout: Sequence[SupportsFloat] = ...) -> None: ...
 
 class Perceptron32:
     """float32 perceptron units (Rosenblatt's rule, one-vs-rest); weights K x F, bias K."""

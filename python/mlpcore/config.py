@@ -85,6 +85,8 @@ class ModelConfig:
     maxout_pieces: int = _of(MLP, "maxout_pieces", "int")
     init_scale: float = _of(MLP, "init_scale", "float", doc="std of init='random'")
     seed: int = _of(MLP, "seed", "int", doc="weight initialisation seed")
+    dropout: float = _of(MLP, "dropout", "floats", doc="dropout probability in training: one value for every "
+                                                       "hidden layer, or a list with one per hidden layer")
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,11 @@ def _check(key: str, f: dataclasses.Field, value):
             if v < m["low"]:
                 raise ConfigError(f"{key} entries must be >= {m['low']}, got {v}")
         return list(value)
+    if kind == "floats":  # a number, or a list of numbers (one per hidden layer)
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in items):
+            raise ConfigError(f"{key} must be a number or a list of numbers, got {value!r}")
+        return [float(v) for v in value] if isinstance(value, list) else float(value)
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key} must be an integer, got {value!r}")
@@ -208,7 +215,7 @@ def build_model(m: ModelConfig, sizes, output: str = "softmax") -> MLP:
     """The network of [model] for layer widths ``sizes`` = [inputs, *m.hidden, outputs]."""
     return MLP(sizes, m.activation, init=m.init, seed=m.seed, dtype=m.dtype, output=output,
                leaky_relu_slope=m.leaky_relu_slope, elu_alpha=m.elu_alpha, maxout_pieces=m.maxout_pieces,
-               init_scale=m.init_scale)
+               init_scale=m.init_scale, dropout=m.dropout)
 
 
 def build_optimizer(o: OptimizerConfig):
@@ -259,7 +266,7 @@ def _check_by_building(cfg: RunConfig) -> None:
     if t.early_stopping and t.validation_split == 0:
         raise ConfigError("training.early_stopping needs training.validation_split > 0 "
                           "(early stopping must not tune on the test split)")
-    checks = [("model", {}, lambda: build_model(cfg.model, [1, 1, 1])),
+    checks = [("model", {}, lambda: build_model(cfg.model, [1, *([1] * len(cfg.model.hidden)), 1])),
               # every key is checked, also those of the optimizer not chosen
               ("optimizer", {}, lambda: [build_optimizer(replace(cfg.optimizer, name=name)) for name in OPTIMIZERS]),
               ("training", {"t_max": "epochs"}, lambda: build_schedule(t)),
@@ -321,11 +328,14 @@ def parse_value(key: str, text: str):
             value = float(text)
         elif kind == "int_list":
             value = [int(v) for v in text.replace(" ", "").split(",") if v != ""]
+        elif kind == "floats":
+            parts = [float(v) for v in text.replace(" ", "").split(",") if v != ""]
+            value = parts if "," in text else float(text)
         else:
             value = text
     except ValueError:
         what = {"bool": "true or false", "int": "an integer", "float": "a number",
-                "int_list": "comma-separated integers"}[kind]
+                "int_list": "comma-separated integers", "floats": "a number or comma-separated numbers"}[kind]
         raise ConfigError(f"{key} must be {what}, got {text!r}") from None
     return _check(key, known[name], value)
 

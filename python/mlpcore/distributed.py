@@ -205,7 +205,7 @@ class DistributedTrainer(Trainer):
             "engine": info["engine"], "isa": info["isa"], "mlpcore version": info["version"],
             "dtype": net.dtype.name, "threads": get_num_threads(), "sizes": net.sizes,
             "activations": net.activations, "output": net.output, "n_params": net.n_params,
-            "weight_penalty": net.weight_penalty, "loss": self.loss, "optimizer": repr(self.optimizer),
+            "weight_penalty": net.weight_penalty, "dropout": net.dropout, "loss": self.loss, "optimizer": repr(self.optimizer),
             "batch_size": self.batch_size, "shuffle": self.shuffle, "seed": self.seed, "epoch": self.epoch,
             "deterministic": self.deterministic,
         }
@@ -227,6 +227,9 @@ class DistributedTrainer(Trainer):
             return
         comm, dtype = self.comm, self.net.dtype.name
         comm.Bcast(self.net.parameters, root=0)
+        # the dropout masks follow (seed, step): every rank draws rank 0's
+        self.net.dropout_seed, self.net.dropout_step = comm.bcast(
+            (self.net.dropout_seed, self.net.dropout_step) if self.rank == 0 else None, root=0)
         steps = comm.bcast(self.optimizer.steps if self.rank == 0 else None, root=0)
         if self.rank != 0:
             self.optimizer._restore(dtype, steps, self.net.n_params)

@@ -33,6 +33,18 @@ def total_sum_of_squares(t) -> float:
     return float(((t64 - t64.mean(axis=0)) ** 2).sum())
 
 
+def _poisson_deviance(loss: float, t, w) -> float:
+    """Mean Poisson deviance from the engine's Poisson loss mean(e^z - y z): per element the
+    deviance is 2 (y log y - y - y z + e^z), so it is 2 (loss + mean(y log y - y)), with 0 log 0 = 0
+    and the same sample weighting as the loss."""
+    t64 = t.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ylogy = np.where(t64 > 0, t64 * np.log(np.where(t64 > 0, t64, 1.0)), 0.0)
+    row = (ylogy - t64).mean(axis=1)
+    const = float(row.mean()) if w is None else float(np.dot(w.astype(np.float64), row) / w.astype(np.float64).sum())
+    return 2.0 * (loss + const)
+
+
 def _choice(value, allowed, name):
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"unknown {name} {value!r}; expected one of: {', '.join(map(repr, allowed))}")
@@ -70,6 +82,14 @@ class MLP:
         A maxout unit outputs the largest of its k linear pieces, max(w1ᵀx+b1, ..., wkᵀx+bk).
     init_scale : float > 0, default 0.01
         Standard deviation for ``init="random"``.
+    dropout : float or sequence of float in [0, 1), default 0
+        Inverted dropout in training: each unit of a hidden layer's output is zeroed with
+        probability ``p`` and the others are scaled by ``1 / (1 - p)``; one value (or a
+        one-element list) for every hidden layer, or one value per hidden layer. Only training steps drop (``train_step``, ``Trainer.fit``,
+        and ``loss_and_grad``/``forward`` given a ``dropout_step``); ``forward``, ``predict`` and
+        ``evaluate`` use every unit. The masks follow from (``seed``, the training step, layer,
+        row of the batch, unit), so they are the same for any thread count or process split.
+        Saved in the model file; 0 costs nothing.
 
     Raises
     ------
@@ -85,7 +105,7 @@ class MLP:
     """
 
     def __init__(self, sizes, activation="relu", *, init="he", seed=0, dtype="float32", output="softmax",
-                 leaky_relu_slope=0.1, elu_alpha=1.0, maxout_pieces=2, init_scale=0.01):
+                 leaky_relu_slope=0.1, elu_alpha=1.0, maxout_pieces=2, init_scale=0.01, dropout=0.0):
         try:
             sizes = list(sizes)
         except TypeError:
@@ -115,8 +135,14 @@ class MLP:
                             ("init_scale", init_scale)):
             check_number(value, name)
         check_number(maxout_pieces, "maxout_pieces", integer=True)
+        if isinstance(dropout, (str, bytes)):
+            raise ValueError(f"dropout must be a number or a list of numbers, got {dropout!r}")
+        try:
+            rates = [float(check_number(p, f"dropout[{i}]")) for i, p in enumerate(dropout)]
+        except TypeError:
+            rates = [float(check_number(dropout, "dropout"))]
         self._net = _ENGINES[dt.name]([int(s) for s in sizes], acts, float(leaky_relu_slope), float(elu_alpha),
-                                      int(maxout_pieces), output, init, int(seed), float(init_scale))
+                                      int(maxout_pieces), output, init, int(seed), float(init_scale), rates)
         self._dtype = dt
         self._io = (int(sizes[0]), int(sizes[-1]))  # (n_inputs, n_outputs), cached for the hot path
 
@@ -165,6 +191,48 @@ class MLP:
         return self._net.maxout_pieces
 
     @property
+    def dropout(self) -> list:
+        """Dropout probability of each hidden layer in training (zeros when there is none)."""
+        return list(self._net.dropout)
+
+    @property
+    def dropout_seed(self) -> int:
+        """Seed of the dropout masks: the model's ``seed`` (and ``initialize``'s), settable to
+        draw other masks with the same weights; a loaded or unpickled model has 0."""
+        return self._net.dropout_seed
+
+    @dropout_seed.setter
+    def dropout_seed(self, seed) -> None:
+        self._net.dropout_seed = check_number(seed, "dropout_seed", low=0, high=2**64 - 1, integer=True)
+
+    @property
+    def dropout_step(self) -> int:
+        """The training-step counter that picks the next dropout masks: it advances by one with
+        every applied update (``train_step``, each batch of ``Trainer.fit``). Settable, to replay
+        a step's masks; a loaded or unpickled model starts at 0."""
+        return self._net.dropout_step
+
+    @dropout_step.setter
+    def dropout_step(self, step) -> None:
+        self._net.dropout_step = check_number(step, "dropout_step", low=0, high=2**64 - 1, integer=True)
+
+    def dropout_mask(self, layer: int, n_rows: int, step=None, row0: int = 0) -> np.ndarray:
+        """The multipliers training step ``step`` (default: the next, :attr:`dropout_step`)
+        applies to hidden layer ``layer``'s outputs for rows ``row0 .. row0 + n_rows - 1`` of its
+        mini-batch: an array of shape ``(n_rows, units)`` in the model's dtype holding 0 (dropped)
+        or ``1 / (1 - p)`` (kept); all ones for a layer without dropout.
+
+        Raises
+        ------
+        ValueError
+            For a layer that is not hidden or a negative count.
+        """
+        step = self._net.dropout_step if step is None else check_number(step, "step", low=0, integer=True)
+        return self._net.dropout_mask(check_number(layer, "layer", integer=True),
+                                      check_number(n_rows, "n_rows", low=0, integer=True), int(step),
+                                      check_number(row0, "row0", low=0, integer=True))
+
+    @property
     def n_inputs(self) -> int:
         return self._io[0]
 
@@ -179,8 +247,10 @@ class MLP:
     def __repr__(self) -> str:
         acts = self.activations
         act = acts[0] if acts and all(a == acts[0] for a in acts) else acts
-        return (f"MLP({self.sizes}, activation={act!r}, output={self.output!r}, dtype='{self._dtype.name}', "
-                f"n_params={self.n_params})")
+        drop = self.dropout
+        shown = f", dropout={drop[0] if len(set(drop)) == 1 else drop!r}" if any(drop) else ""
+        return (f"MLP({self.sizes}, activation={act!r}, output={self.output!r}{shown}, "
+                f"dtype='{self._dtype.name}', n_params={self.n_params})")
 
     # -- parameters --------------------------------------------------------------------------------
     @property
@@ -308,7 +378,7 @@ class MLP:
     def _input(self, X) -> np.ndarray:
         return as_matrix(X, self._dtype, "X", self.n_inputs)
 
-    def forward(self, X) -> np.ndarray:
+    def forward(self, X, *, dropout_step=None) -> np.ndarray:
         """Logits for a batch.
 
         Parameters
@@ -316,6 +386,10 @@ class MLP:
         X : array-like, shape (n, n_inputs)
             Converted to a C-contiguous array of the model's dtype when it is not one already
             (ints and float64 are converted for a float32 model; strings and objects are refused).
+        dropout_step : int, optional
+            Logits as training step ``dropout_step`` computes them, each hidden output multiplied
+            by that step's :meth:`dropout_mask` (row ``i`` of X as row ``i`` of the batch). By
+            default no unit is dropped (inference). No output check is made in this mode.
 
         Returns
         -------
@@ -330,6 +404,9 @@ class MLP:
             logits are returned. Scale such inputs (e.g. standardize each feature) first.
             ``predict`` and ``predict_proba`` raise the same error.
         """
+        if dropout_step is not None:
+            step = check_number(dropout_step, "dropout_step", low=0, high=2**64 - 1, integer=True)
+            return self._net.forward_dropout(self._input(X), int(step))
         return self._net.forward(self._input(X))
 
     __call__ = forward
@@ -398,8 +475,12 @@ class MLP:
         name, X, t, w = self._batch(X, y, loss, sample_weight)
         return self._net.loss(X, t, w, name)
 
-    def loss_and_grad(self, X, y, loss=None, sample_weight=None):
+    def loss_and_grad(self, X, y, loss=None, sample_weight=None, *, dropout_step=None):
         """Loss on a batch and its gradient with respect to :attr:`parameters`.
+
+        With ``dropout_step`` (an int) the loss and gradient are those of training step
+        ``dropout_step``, with its dropout masks (see :meth:`dropout_mask`): a fixed mask, so the
+        same step gives the same function of the parameters. By default no unit is dropped.
 
         Returns
         -------
@@ -407,7 +488,9 @@ class MLP:
             The gradient is a copy; :attr:`gradients` is the live buffer.
         """
         name, X, t, w = self._batch(X, y, loss, sample_weight)
-        value = self._net.loss_and_grad(X, t, w, name)
+        if dropout_step is not None:
+            dropout_step = int(check_number(dropout_step, "dropout_step", low=0, high=2**64 - 1, integer=True))
+        value = self._net.loss_and_grad(X, t, w, name, dropout_step)
         return value, self._net.grads.copy()
 
     def train_step(self, X, y, optimizer, loss=None, sample_weight=None) -> float:
@@ -504,13 +587,18 @@ class MLP:
         Returns
         -------
         dict
-            ``{"loss": float, "accuracy": float}``, or ``{"loss": float, "r2": float}`` for mse.
+            ``{"loss": float, "accuracy": float}``; ``{"loss": float, "r2": float}`` for mse;
+            ``{"loss": float, "deviance": float}`` for poisson, the mean Poisson deviance
+            ``2 * mean(y log(y / mu) - y + mu)`` of the predicted means ``mu = e^z`` (over samples
+            weighted by ``sample_weight``, and outputs), as ``sklearn.metrics.mean_poisson_deviance``.
         """
         name = self._loss(loss)
         X = as_matrix(X, self._dtype, "X", self._io[0])
         t = self.encode_targets(y, X.shape[0], name)
         w = as_weights(sample_weight, self._dtype, X.shape[0])
         value, metric = self._evaluate_encoded(X, t, w, name, total_sum_of_squares(t))
+        if name == "poisson":
+            return {"loss": value, "deviance": _poisson_deviance(value, t, w)}
         return {"loss": value, "r2" if name == "mse" else "accuracy": metric}
 
     def _evaluate_encoded(self, X, t, w, loss: str, sst: float):
@@ -551,10 +639,10 @@ class MLP:
         """(mean loss, correct, counted) of arrays in the engine's form (see :meth:`train_epoch`)."""
         return self._net.evaluate(X, t, w, loss)
 
-    def _loss_and_grad_block(self, X, t, w, loss) -> float:
+    def _loss_and_grad_block(self, X, t, w, loss, dropout_step=None) -> float:
         """:meth:`loss_and_grad` on arrays in the engine's form (see :meth:`train_epoch`), without
         the conversions; the gradient is left in the live :attr:`gradients` buffer."""
-        return self._net.loss_and_grad(X, t, w, loss)
+        return self._net.loss_and_grad(X, t, w, loss, dropout_step)
 
     def _penalty(self, weight_sum: float) -> float:
         """The weight penalty's value at the current weights for a batch of weight sum ``weight_sum``."""

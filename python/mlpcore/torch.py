@@ -93,7 +93,7 @@ def _activation_module(name: str, net: MLP) -> torch.nn.Module:
             "relu": torch.nn.ReLU}[name]()
 
 
-def to_torch(net: MLP, output: str = "logits") -> torch.nn.Sequential:
+def to_torch(net: MLP, output: str = "logits", *, dropout: bool = False) -> torch.nn.Sequential:
     """A ``torch.nn.Sequential`` computing the same function as ``net``, with copies of its
     parameters, in its dtype (float32 or float64), on the CPU.
 
@@ -109,10 +109,17 @@ def to_torch(net: MLP, output: str = "logits") -> torch.nn.Sequential:
     output : {"logits", "probabilities"}, default "logits"
         ``"probabilities"`` appends ``Softmax(dim=-1)`` (output ``softmax``) or ``Sigmoid``
         (output ``sigmoid``), so the module returns what :meth:`MLP.predict_proba` returns.
+    dropout : bool, default False
+        By default the export is the inference network: no dropout modules, as ``predict``
+        computes. With True, module ``2*l+1`` of a hidden layer that drops is
+        ``Sequential(activation, Dropout(p))``: active in ``train()`` mode, the identity in
+        ``eval()``; the state dict's names do not change.
 
     Returns
     -------
     torch.nn.Sequential
+        Either way its attribute ``mlpcore_dropout`` holds :attr:`MLP.dropout` (one probability
+        per hidden layer), which :func:`from_torch` reads back when the module has no ``Dropout``.
 
     Raises
     ------
@@ -140,10 +147,15 @@ def to_torch(net: MLP, output: str = "logits") -> torch.nn.Sequential:
             linear.bias.copy_(torch.from_numpy(b))
         modules.append(linear)
         if layer < len(activations):
-            modules.append(_activation_module(activations[layer], net))
+            act = _activation_module(activations[layer], net)
+            if dropout and net.dropout[layer] > 0:
+                act = torch.nn.Sequential(act, torch.nn.Dropout(net.dropout[layer]))
+            modules.append(act)
     if output == "probabilities":
         modules.append(torch.nn.Softmax(dim=-1) if net.output == "softmax" else torch.nn.Sigmoid())
-    return torch.nn.Sequential(*modules)
+    seq = torch.nn.Sequential(*modules)
+    seq.mlpcore_dropout = list(net.dropout)
+    return seq
 
 
 # -- reading a Sequential back ------------------------------------------------------------------
@@ -162,6 +174,33 @@ def _same(kind: str, seen: dict, value, position: int, key: str, module) -> None
     if first[0] != value:
         raise ValueError(f"{_describe(position, key, module)}: {kind} is {value} but module {first[1]} uses "
                          f"{first[0]}; mlpcore models have one {kind} for all layers")
+
+
+def _hidden_slot(items, position: int, seen: dict):
+    """(activation name, dropout p, modules used) for what sits between two Linear layers: an
+    activation, an activation then ``Dropout``, ``Sequential(activation, Dropout)`` (what
+    :func:`to_torch` builds with ``dropout=True``), or a lone ``Dropout`` (identity activation)."""
+    def rate(at, dropout):
+        if not 0 <= dropout.p < 1:
+            raise ValueError(f"{_describe(at, items[at][0], dropout)}: mlpcore's dropout needs p in [0, 1), "
+                             f"got {dropout.p}")
+        return float(dropout.p)
+
+    key, module = items[position]
+    if type(module) is torch.nn.Dropout:
+        return "identity", rate(position, module), 1
+    inner = list(module._modules.items()) if type(module) is torch.nn.Sequential else None
+    if inner is not None and len(inner) == 2 and type(inner[1][1]) is torch.nn.Dropout:
+        name = _hidden_activation(inner[0][1], position, key, seen)
+        if name is not None:
+            return name, rate(position, inner[1][1]), 1
+    name = _hidden_activation(module, position, key, seen)
+    if name is None:
+        raise ValueError(f"{_describe(position, key, module)} is not a supported activation; "
+                         f"supported: {_SUPPORTED}")
+    if position + 1 < len(items) and type(items[position + 1][1]) is torch.nn.Dropout:
+        return name, rate(position + 1, items[position + 1][1]), 2
+    return name, 0.0, 1
 
 
 def _hidden_activation(module, position: int, key: str, seen: dict):
@@ -191,7 +230,8 @@ def _hidden_activation(module, position: int, key: str, seen: dict):
 
 
 _SUPPORTED = ("Linear layers separated by one activation each (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, "
-              "ELU, mlpcore.torch.Maxout), optionally ending with Softmax(dim=-1) or Sigmoid")
+              "ELU, mlpcore.torch.Maxout), each optionally followed by Dropout, optionally ending with "
+              "Softmax(dim=-1) or Sigmoid")
 
 
 def _output_kind(module, position: int, key: str):
@@ -214,7 +254,10 @@ def from_torch(module, *, output: str | None = None) -> MLP:
     layers), ``ELU`` (one alpha > 0), :class:`Maxout` (one piece count, 2 to 64; the ``Linear``
     before it has ``units*k`` outputs). The first ``Linear`` may be a :class:`StandardizedLinear`,
     whose mean and scale become :attr:`MLP.input_scaling`. A ``Linear`` without bias gets zero
-    biases. The dtype (float32 or float64) is that of the parameters.
+    biases. The dtype (float32 or float64) is that of the parameters. A ``Dropout(p)`` after a
+    hidden activation (or alone, for an identity activation, or with it in a two-module
+    ``Sequential``) sets that layer's :attr:`MLP.dropout` to ``p``; without any, the module's
+    ``mlpcore_dropout`` attribute (see :func:`to_torch`) is used when present.
 
     Parameters
     ----------
@@ -245,7 +288,7 @@ def from_torch(module, *, output: str | None = None) -> MLP:
     items = list(module._modules.items())
     if not items:
         raise ValueError("the Sequential is empty; expected " + _SUPPORTED)
-    linears, activations, seen = [], [], {}
+    linears, activations, rates, seen = [], [], [], {}
     trailing = None
     position = 0
     while position < len(items):
@@ -272,12 +315,10 @@ def from_torch(module, *, output: str | None = None) -> MLP:
                                  "layer: mlpcore's last layer is linear; only a trailing Softmax(dim=-1) or "
                                  "Sigmoid is allowed (it sets the output kind)")
             break
-        name = _hidden_activation(nxt, position + 1, key, seen)
-        if name is None:
-            raise ValueError(f"{_describe(position + 1, key, nxt)} is not a supported activation; "
-                             f"supported: {_SUPPORTED}")
+        name, rate, step = _hidden_slot(items, position + 1, seen)
         activations.append(name)
-        position += 2
+        rates.append(rate)
+        position += 1 + step
 
     if output is not None and trailing is not None and output != trailing:
         raise ValueError(f"output={output!r} contradicts the trailing {type(items[-1][1]).__name__} "
@@ -310,9 +351,12 @@ def from_torch(module, *, output: str | None = None) -> MLP:
             raise ValueError(f"{_describe(position, key, lin)} has NaN or infinite parameters")
         weights.append((W, b))
 
+    kept = getattr(module, "mlpcore_dropout", None)  # what to_torch records when it builds no Dropout
+    if not any(rates) and isinstance(kept, (list, tuple)) and len(kept) == len(rates):
+        rates = list(kept)
     net = MLP(sizes, activation=activations, dtype=dtype, output=kind, init="xavier",
               leaky_relu_slope=seen.get("leaky_relu_slope", (0.1,))[0],
-              elu_alpha=seen.get("elu_alpha", (1.0,))[0], maxout_pieces=pieces)
+              elu_alpha=seen.get("elu_alpha", (1.0,))[0], maxout_pieces=pieces, dropout=rates)
     net.set_weights(weights)
     first = linears[0][2]
     if type(first) is StandardizedLinear:

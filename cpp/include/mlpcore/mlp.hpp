@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ class Workspace {
  public:
   /// Sizes every buffer for `rows` rows of `spec`'s network. No-op if already big enough.
   void reserve(const MlpSpec& spec, Index rows);
+  /// Also sizes the dropout buffers (mask, kept) for the layers of `spec` that drop, to the
+  /// current capacity; training calls it after reserve(), inference never does.
+  void reserve_dropout(const MlpSpec& spec);
   Index capacity() const { return m_capacity; }
 
   // Storage, each a flat row-major block of capacity × width.
@@ -43,6 +47,8 @@ class Workspace {
   std::vector<Vector<S>> delta;                     ///< dL_dZ_l (n × dense_out)
   Vector<S> scratch;                                ///< dL_dA for maxout layers
   Vector<S> transposed;                             ///< a transposed weight (small-layer kernels)
+  std::vector<Vector<S>> mask;                      ///< dropout multipliers M_l, 0 or 1/(1−p) (n × units)
+  std::vector<Vector<S>> kept;                      ///< A_l ⊙ M_l, the next layer's input in training
   // Gather buffers for the training loop.
   Vector<S> batch_x, batch_t, batch_w;
   std::vector<std::int32_t> batch_y;
@@ -94,6 +100,25 @@ class BasicMlp {
   /// Re-draws all weights (biases zero). Throws for scale ≤ 0 with Init::Random.
   void initialize(Init init, std::uint64_t seed, double scale = 0.01);
 
+  /// Dropout (spec().dropout) acts in training only: train_step, train_epoch(_sharded), and
+  /// loss_and_grad / forward when given a dropout step. Unit j of row r of hidden layer l is
+  /// kept with probability 1 − p_l, decided by a hash of (dropout seed, step, l, r, j): each
+  /// mask depends on nothing else, so any thread count or split of a batch across processes
+  /// draws the same masks. `r` is the row's position in the (global) mini-batch. Kept units are
+  /// scaled by 1/(1 − p_l) (inverted dropout), so inference uses the weights as they are.
+  /// The step counter advances by one with every applied optimizer step. The seeded constructor
+  /// sets the seed to its `seed` (initialize() leaves it); a loaded model starts at seed 0,
+  /// step 0. Neither is saved in model files. p = 0 everywhere costs nothing: no mask is drawn.
+  std::uint64_t dropout_seed() const { return m_dropout_seed; }
+  void set_dropout_seed(std::uint64_t seed) { m_dropout_seed = seed; }
+  std::uint64_t dropout_step() const { return m_dropout_step; }
+  void set_dropout_step(std::uint64_t step) { m_dropout_step = step; }
+  /// The multipliers (0 or 1/(1 − p)) that training step `step` applies to hidden layer
+  /// `layer`'s output rows [row0, row0 + out.rows()) into out (rows × units of that layer).
+  /// All ones when the layer does not drop. Throws std::invalid_argument for a layer out of
+  /// range or a wrong column count.
+  void dropout_mask(Index layer, std::uint64_t step, Index row0, MatrixRef<S> out) const;
+
   ModelMeta& meta() { return m_meta; }
   const ModelMeta& meta() const { return m_meta; }
   /// Sets (or, with empty vectors, clears) the input standardisation x' = (x − mean) / scale,
@@ -119,6 +144,9 @@ class BasicMlp {
   /// n = 0, or non-finite X. The building block of the losses: the logits are returned as
   /// computed, NaN or infinite where finite inputs overflowed the network; outputs() checks.
   MatrixMap<S> forward(const MatrixCRef<S>& X, Workspace<S>& ws) const;
+  /// forward() as training step `dropout_step` sees it: hidden outputs multiplied by that
+  /// step's dropout masks (rows numbered from 0). Equals forward() when the model has no dropout.
+  MatrixMap<S> forward(const MatrixCRef<S>& X, Workspace<S>& ws, std::uint64_t dropout_step) const;
   /// Logits (or, with probabilities = true, the output kind's probabilities) into out (n × C).
   /// Throws like forward(), and std::invalid_argument when the logits of some rows are NaN or
   /// infinite (finite inputs too large for the network, e.g. 1e38 in float32): the message names
@@ -131,9 +159,11 @@ class BasicMlp {
   }
 
   /// Loss of the current parameters on a batch and its gradient into grads().
-  /// Validates X and the targets. Uses ws as the forward pass left it.
+  /// Validates X and the targets. Uses ws as the forward pass left it. With a dropout step the
+  /// loss and gradient are training's, with that step's dropout masks (a fixed mask: the same
+  /// step gives the same function of the parameters); without one, no unit is dropped.
   double loss_and_grad(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights,
-                       Loss loss, Workspace<S>& ws);
+                       Loss loss, Workspace<S>& ws, std::optional<std::uint64_t> dropout_step = std::nullopt);
   /// Loss only (no gradient), validated like loss_and_grad.
   double loss(const MatrixCRef<S>& X, const TargetView<S>& t, const S* weights, Loss loss,
               Workspace<S>& ws) const;
@@ -151,26 +181,38 @@ class BasicMlp {
   /// The body of train_step and loss_and_grad, for the training loop (inputs already validated,
   /// X packed: n contiguous rows): forward, loss, backward, and with an optimizer its step.
   /// With opt, a non-finite loss returns at once and leaves the parameters unchanged.
+  /// Training mode: with opt the masks of dropout_step() (which then advances), without opt
+  /// those of `dropout_step` if given, else none.
   double step_unchecked(const S* X, Index n, const TargetView<S>& t, const S* weights, Loss loss,
-                        Optimizer<S>* opt, Workspace<S>& ws);
+                        Optimizer<S>* opt, Workspace<S>& ws,
+                        std::optional<std::uint64_t> dropout_step = std::nullopt);
 
   /// Data-parallel pieces of a step (see train_epoch_sharded; inputs already validated).
   /// grad_sums: forward and backward on n ≥ 1 rows, leaving in grads() the gradient of the
   /// *summed* loss Σ_i w_i ℓ_i (no division, no weight penalty) and returning that sum.
   /// layer_ready(l) is called as soon as layer l's slice of grads() is final, last layer first.
   /// The backward pass runs even when the sum is not finite, so every process makes the same
-  /// calls.
+  /// calls. Dropout uses the masks of dropout_step() for rows row0.. of the global batch.
   double grad_sums(const S* X, Index n, const TargetView<S>& t, const S* weights, Loss loss,
-                   Workspace<S>& ws, const std::function<void(Index)>& layer_ready);
+                   Workspace<S>& ws, const std::function<void(Index)>& layer_ready, Index row0 = 0);
   /// apply_sums: given in grads() the gradient sums over a whole batch whose sample weights sum
   /// to weight_sum > 0, adds the weight penalty's gradient once, divides by weight_sum and takes
-  /// the optimizer step. Returns the penalty's value (before the update).
+  /// the optimizer step (and advances dropout_step()). Returns the penalty's value (before the
+  /// update).
   double apply_sums(double weight_sum, Optimizer<S>& opt);
 
  private:
-  void forward_rows(const S* X, Index n, Workspace<S>& ws) const;
+  /// Training passes carry the dropout step and the first row's position in the global batch.
+  struct DropoutPass {
+    std::uint64_t step;
+    Index row0;
+  };
+  void forward_rows(const S* X, Index n, Workspace<S>& ws, const DropoutPass* drop = nullptr) const;
   void backward_rows(const S* X, Index n, Workspace<S>& ws,
-                     const std::function<void(Index)>& layer_ready = {});
+                     const std::function<void(Index)>& layer_ready = {}, bool dropped = false);
+  /// The dropout pass of a training step at `step`, or null when the model drops nothing
+  /// (then training runs exactly the inference forward pass). Sizes ws's dropout buffers.
+  const DropoutPass* dropout_pass(DropoutPass& storage, std::uint64_t step, Index row0, Workspace<S>& ws) const;
   const S* scaled_input(const S* X, Index n, Workspace<S>& ws) const;
   void check_input(const MatrixCRef<S>& X, const char* what) const;
   /// check_input, ws sized for X's rows, and X's rows contiguous (X itself or a packed copy).
@@ -188,6 +230,7 @@ class BasicMlp {
   Vector<S> m_mean, m_inv_scale;  // cached in S for the hot path
   ModelMeta m_meta;
   double m_penalty = 0.0;
+  std::uint64_t m_dropout_seed = 0, m_dropout_step = 0;
 };
 
 using Mlp = BasicMlp<float>;

@@ -56,6 +56,11 @@ struct MlpSpec {
   double elu_alpha = 1.0;                ///< y = alpha*(e^x - 1) for x < 0; must be > 0
   int maxout_pieces = 2;                 ///< k linear pieces per maxout unit; 2..64
   Output output = Output::Softmax;
+  /// Inverted dropout during training (Srivastava et al. 2014): the probability p in [0, 1) of
+  /// zeroing a unit of a hidden layer's output, survivors scaled by 1/(1 − p). Empty means none;
+  /// one value applies to every hidden layer; else one value per hidden layer. Inference never
+  /// drops (see BasicMlp).
+  std::vector<double> dropout;
   /// Throws std::invalid_argument naming the field and the offending value.
   void validate() const;
   Index n_layers() const { return static_cast<Index>(sizes.size()) - 1; }
@@ -65,6 +70,10 @@ struct MlpSpec {
   Activation activation(Index l) const;
   /// Rows of layer l's weight matrix: units × pieces (pieces = k for maxout, else 1).
   Index dense_out(Index l) const;
+  /// Dropout probability of hidden layer l (0 when there is none).
+  double dropout_rate(Index l) const;
+  /// True when some hidden layer drops units in training.
+  bool has_dropout() const;
   bool operator==(const MlpSpec& o) const;
 };
 
