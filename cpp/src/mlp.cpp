@@ -5,13 +5,16 @@
 //             dL_dW_l = dL_dZ_lᵀ·A_{l−1},  dL_db_l = Σ_rows dL_dZ_l,  dL_dA_{l−1} = dL_dZ_l·W_l
 #include "mlpcore/mlp.hpp"
 
+#include "bf16/dense_bf16.hpp"
 #include "dense.hpp"
 #include "finite.hpp"
 #include "fp_env.hpp"
 #include "math.hpp"
+#include "mlpcore/precision.hpp"
 
 #include <cmath>
 #include <sstream>
+#include <type_traits>
 #include <stdexcept>
 
 namespace mlpcore {
@@ -188,12 +191,12 @@ void BasicMlp<S>::forward_rows(const S* X, Index n, Workspace<S>& ws) const {
     const S* W = m_params.data() + m_layout.weight_offset[l];
     const S* b = m_params.data() + m_layout.bias_offset[l];
     if (a == Activation::Maxout) {
-      detail::dense_forward<S>(in_data, n, in, W, b, rows, ws.pre[l].data(), ws.transposed.data(),
+      bf16::layer_forward<S>(m_precision, in_data, n, in, W, b, rows, ws.pre[l].data(), ws.transposed.data(),
                                Activation::Identity, ap);
       maxout_forward<S>(MatrixCMap<S>(ws.pre[l].data(), n, rows), m_spec.maxout_pieces,
                         MatrixMap<S>(ws.act[l].data(), n, units), ws.winner[l].data());
     } else {
-      detail::dense_forward<S>(in_data, n, in, W, b, rows, ws.act[l].data(), ws.transposed.data(), a, ap);
+      bf16::layer_forward<S>(m_precision, in_data, n, in, W, b, rows, ws.act[l].data(), ws.transposed.data(), a, ap);
     }
     in_data = ws.act[l].data();
   }
@@ -210,21 +213,32 @@ void BasicMlp<S>::backward_rows(const S* X, Index n, Workspace<S>& ws,
     const S* dL_dZ = ws.delta[l].data();
     const S* A_prev = l == 0 ? input : ws.act[l - 1].data();
     const S* W = m_params.data() + m_layout.weight_offset[l];
-    detail::dense_weight_grad<S>(dL_dZ, n, rows, A_prev, cols, m_grads.data() + m_layout.weight_offset[l],
+    bf16::layer_weight_grad<S>(m_precision, dL_dZ, n, rows, A_prev, cols, m_grads.data() + m_layout.weight_offset[l],
                                  m_grads.data() + m_layout.bias_offset[l], ws.transposed.data());
     if (layer_ready) layer_ready(l);
     if (l == 0) break;  // no gradient with respect to the input
     const Activation a = m_spec.activation(l - 1);
     if (a == Activation::Maxout) {
-      detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, ws.scratch.data(), ws.act[l - 1].data(),
+      bf16::layer_input_grad<S>(m_precision, dL_dZ, n, rows, W, cols, ws.scratch.data(), ws.act[l - 1].data(),
                                   Activation::Identity, ap);
       maxout_backward<S>(MatrixCMap<S>(ws.scratch.data(), n, cols), m_spec.maxout_pieces, ws.winner[l - 1].data(),
                          MatrixMap<S>(ws.delta[l - 1].data(), n, m_layout.rows[l - 1]));
     } else {
       // dL_dZ_{l−1} = (dL_dZ_l·W_l) ⊙ f'(A_{l−1})
-      detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, ws.delta[l - 1].data(), ws.act[l - 1].data(), a, ap);
+      bf16::layer_input_grad<S>(m_precision, dL_dZ, n, rows, W, cols, ws.delta[l - 1].data(), ws.act[l - 1].data(), a, ap);
     }
   }
+}
+
+template <class S>
+void BasicMlp<S>::set_precision(Precision p) {
+  if (p == Precision::Bf16) {
+    if (!std::is_same_v<S, float>)
+      throw std::invalid_argument("precision 'bf16' needs a float32 model; this one is float64");
+    const std::string why = bf16_unavailable_reason();
+    if (!why.empty()) throw std::invalid_argument(why);
+  }
+  m_precision = p;
 }
 
 template <class S>
