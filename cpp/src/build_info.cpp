@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "mlpcore/build_info.hpp"
 
+#include "mlpcore/precision.hpp"
+
 #include <Eigen/Core>
 #include <string>
 
@@ -31,6 +33,7 @@ BuildInfo build_info() {
   b.openmp = true;
 #endif
   b.max_threads = get_num_threads();
+  if (bf16_engine() != Bf16Engine::None) b.bf16 = to_string(bf16_engine());
   return b;
 }
 

@@ -7,14 +7,17 @@
 // 1/(1−p_l) per unit), the next layer reads Ã_l, and dL_dA_l = dL_dÃ_l ⊙ M_l.
 #include "mlpcore/mlp.hpp"
 
+#include "bf16/dense_bf16.hpp"
 #include "dense.hpp"
 #include "finite.hpp"
 #include "fp_env.hpp"
 #include "math.hpp"
 #include "mlpcore/rng.hpp"
+#include "mlpcore/precision.hpp"
 
 #include <cmath>
 #include <sstream>
+#include <type_traits>
 #include <stdexcept>
 
 namespace mlpcore {
@@ -264,12 +267,12 @@ void BasicMlp<S>::forward_rows(const S* X, Index n, Workspace<S>& ws, const Drop
     const S* W = m_params.data() + m_layout.weight_offset[l];
     const S* b = m_params.data() + m_layout.bias_offset[l];
     if (a == Activation::Maxout) {
-      detail::dense_forward<S>(in_data, n, in, W, b, rows, ws.pre[l].data(), ws.transposed.data(),
+      bf16::layer_forward<S>(m_precision, in_data, n, in, W, b, rows, ws.pre[l].data(), ws.transposed.data(),
                                Activation::Identity, ap);
       maxout_forward<S>(MatrixCMap<S>(ws.pre[l].data(), n, rows), m_spec.maxout_pieces,
                         MatrixMap<S>(ws.act[l].data(), n, units), ws.winner[l].data());
     } else {
-      detail::dense_forward<S>(in_data, n, in, W, b, rows, ws.act[l].data(), ws.transposed.data(), a, ap);
+      bf16::layer_forward<S>(m_precision, in_data, n, in, W, b, rows, ws.act[l].data(), ws.transposed.data(), a, ap);
     }
     in_data = ws.act[l].data();
     const double p = drop ? m_spec.dropout_rate(l) : 0.0;
@@ -295,7 +298,7 @@ void BasicMlp<S>::backward_rows(const S* X, Index n, Workspace<S>& ws,
     const bool drop_prev = dropped && l > 0 && m_spec.dropout_rate(l - 1) > 0;
     const S* A_prev = l == 0 ? input : drop_prev ? ws.kept[l - 1].data() : ws.act[l - 1].data();
     const S* W = m_params.data() + m_layout.weight_offset[l];
-    detail::dense_weight_grad<S>(dL_dZ, n, rows, A_prev, cols, m_grads.data() + m_layout.weight_offset[l],
+    bf16::layer_weight_grad<S>(m_precision, dL_dZ, n, rows, A_prev, cols, m_grads.data() + m_layout.weight_offset[l],
                                  m_grads.data() + m_layout.bias_offset[l], ws.transposed.data());
     if (layer_ready) layer_ready(l);
     if (l == 0) break;  // no gradient with respect to the input
@@ -304,27 +307,38 @@ void BasicMlp<S>::backward_rows(const S* X, Index n, Workspace<S>& ws,
       // dL_dÃ = dL_dZ_l·W_l;  dL_dA = dL_dÃ ⊙ M;  then through the activation (or maxout).
       const VectorCMap<S> M(ws.mask[l - 1].data(), n * cols);
       if (a == Activation::Maxout) {
-        detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, ws.scratch.data(), ws.act[l - 1].data(),
+        bf16::layer_input_grad<S>(m_precision, dL_dZ, n, rows, W, cols, ws.scratch.data(), ws.act[l - 1].data(),
                                     Activation::Identity, ap);
         VectorMap<S>(ws.scratch.data(), n * cols).array() *= M.array();
         maxout_backward<S>(MatrixCMap<S>(ws.scratch.data(), n, cols), m_spec.maxout_pieces, ws.winner[l - 1].data(),
                            MatrixMap<S>(ws.delta[l - 1].data(), n, m_layout.rows[l - 1]));
       } else {
         S* dA = ws.delta[l - 1].data();
-        detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, dA, ws.act[l - 1].data(), Activation::Identity, ap);
+        bf16::layer_input_grad<S>(m_precision, dL_dZ, n, rows, W, cols, dA, ws.act[l - 1].data(), Activation::Identity, ap);
         VectorMap<S>(dA, n * cols).array() *= M.array();
         activation_backward<S>(a, ap, MatrixCMap<S>(ws.act[l - 1].data(), n, cols), MatrixMap<S>(dA, n, cols));
       }
     } else if (a == Activation::Maxout) {
-      detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, ws.scratch.data(), ws.act[l - 1].data(),
+      bf16::layer_input_grad<S>(m_precision, dL_dZ, n, rows, W, cols, ws.scratch.data(), ws.act[l - 1].data(),
                                   Activation::Identity, ap);
       maxout_backward<S>(MatrixCMap<S>(ws.scratch.data(), n, cols), m_spec.maxout_pieces, ws.winner[l - 1].data(),
                          MatrixMap<S>(ws.delta[l - 1].data(), n, m_layout.rows[l - 1]));
     } else {
       // dL_dZ_{l−1} = (dL_dZ_l·W_l) ⊙ f'(A_{l−1})
-      detail::dense_input_grad<S>(dL_dZ, n, rows, W, cols, ws.delta[l - 1].data(), ws.act[l - 1].data(), a, ap);
+      bf16::layer_input_grad<S>(m_precision, dL_dZ, n, rows, W, cols, ws.delta[l - 1].data(), ws.act[l - 1].data(), a, ap);
     }
   }
+}
+
+template <class S>
+void BasicMlp<S>::set_precision(Precision p) {
+  if (p == Precision::Bf16) {
+    if (!std::is_same_v<S, float>)
+      throw std::invalid_argument("precision 'bf16' needs a float32 model; this one is float64");
+    const std::string why = bf16_unavailable_reason();
+    if (!why.empty()) throw std::invalid_argument(why);
+  }
+  m_precision = p;
 }
 
 template <class S>

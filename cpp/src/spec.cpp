@@ -23,6 +23,7 @@ const char* kActivationNames[] = {"identity", "sigmoid", "tanh", "relu", "leaky_
 const char* kInitNames[] = {"xavier", "normalized_xavier", "xavier_normal", "he", "he_uniform", "random"};
 const char* kOutputNames[] = {"softmax", "sigmoid", "identity", "exp"};
 const char* kLossNames[] = {"cross_entropy", "binary_cross_entropy", "mse", "poisson"};
+const char* kPrecisionNames[] = {"float32", "bf16"};
 
 void check_finite(double v, const char* name) {
   if (!std::isfinite(v)) {
@@ -61,10 +62,12 @@ const char* to_string(Activation a) { return kActivationNames[static_cast<int>(a
 const char* to_string(Init i) { return kInitNames[static_cast<int>(i)]; }
 const char* to_string(Output o) { return kOutputNames[static_cast<int>(o)]; }
 const char* to_string(Loss l) { return kLossNames[static_cast<int>(l)]; }
+const char* to_string(Precision p) { return kPrecisionNames[static_cast<int>(p)]; }
 Activation activation_from_string(const std::string& n) { return parse<Activation>(n, kActivationNames, "activation"); }
 Init init_from_string(const std::string& n) { return parse<Init>(n, kInitNames, "init"); }
 Output output_from_string(const std::string& n) { return parse<Output>(n, kOutputNames, "output"); }
 Loss loss_from_string(const std::string& n) { return parse<Loss>(n, kLossNames, "loss"); }
+Precision precision_from_string(const std::string& n) { return parse<Precision>(n, kPrecisionNames, "precision"); }
 
 std::vector<std::string> choice_names(const std::string& kind) {
   auto all = [](const auto& names) { return std::vector<std::string>(std::begin(names), std::end(names)); };
@@ -72,7 +75,9 @@ std::vector<std::string> choice_names(const std::string& kind) {
   if (kind == "init") return all(kInitNames);
   if (kind == "output") return all(kOutputNames);
   if (kind == "loss") return all(kLossNames);
-  throw std::invalid_argument("unknown kind of choice '" + kind + "'; expected activation, init, output or loss");
+  if (kind == "precision") return all(kPrecisionNames);
+  throw std::invalid_argument("unknown kind of choice '" + kind +
+                              "'; expected activation, init, output, loss or precision");
 }
 
 Loss default_loss(Output o) {

@@ -33,11 +33,16 @@ void bind_io(py::module_& m) {
     d["native"] = b.native;
     d["openmp"] = b.openmp;
     d["num_threads"] = b.max_threads;
+    d["bf16"] = b.bf16.empty() ? py::object(py::none()) : py::object(py::str(b.bf16));
     return d;
   });
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
   m.def("parallel_regions", &parallel_regions);
+  // Test-only: cap the bf16 engine as if the CPU lacked the faster ones ("amx" = no cap).
+  m.def("_bf16_limit", [](const std::string& name) { bf16_limit_engine(bf16_engine_from_string(name)); },
+        py::arg("engine"));
+  m.def("bf16_unavailable_reason", &bf16_unavailable_reason);
 }
 
 }  // namespace mlpcore::py_bind

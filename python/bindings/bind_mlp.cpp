@@ -163,6 +163,8 @@ void bind_one(py::module_& m, const char* name) {
       .def("set_input_scaling", [](Self& s, std::vector<double> mean, std::vector<double> scale) {
         s.net.set_input_scaling(mean, scale);
       })
+      .def_property("precision", [](const Self& s) { return to_string(s.net.precision()); },
+                    [](Self& s, const std::string& p) { s.net.set_precision(precision_from_string(p)); })
       .def_property("weight_penalty", [](const Self& s) { return s.net.weight_penalty(); },
                     [](Self& s, double alpha) { s.net.set_weight_penalty(alpha); })
       .def("penalty", [](const Self& s, double weight_sum) {

@@ -9,13 +9,13 @@ namespace mlpcore::py_bind {
 void bind_spec(py::module_& m) {
   m.def("choices", [] {
     py::dict out;
-    for (const char* kind : {"activation", "init", "output", "loss"}) out[kind] = choice_names(kind);
+    for (const char* kind : {"activation", "init", "output", "loss", "precision"}) out[kind] = choice_names(kind);
     py::dict loss_for_output;
     for (const auto& name : choice_names("output"))
       loss_for_output[py::str(name)] = to_string(default_loss(output_from_string(name)));
     out["loss_for_output"] = loss_for_output;
     return out;
-  }, "Every accepted name per kind (activation, init, output, loss) and the loss of each output.");
+  }, "Every accepted name per kind (activation, init, output, loss, precision) and the loss of each output.");
   m.def("defaults", [] {
     const MlpSpec spec;
     const SgdConfig sgd;

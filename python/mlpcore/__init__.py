@@ -56,8 +56,9 @@ def build_info() -> dict:
         ``version``, ``eigen_version``, ``compiler``, ``isa`` (the SIMD instruction sets Eigen
         vectorises with), ``native`` (built for this host's instruction set), ``engine`` (the
         compiled engine in use: ``native``, or in a portable build ``baseline``, ``avx2`` or
-        ``avx512``, chosen for this CPU at import), ``openmp`` and ``num_threads`` (threads
-        used by matrix products).
+        ``avx512``, chosen for this CPU at import), ``openmp``, ``num_threads`` (threads
+        used by matrix products) and ``bf16`` (the engine of ``precision="bf16"``: ``"amx"``,
+        ``"avx512_bf16"``, or None where this CPU or engine has neither).
     """
     info = dict(_build_info())
     info["engine"] = _engine

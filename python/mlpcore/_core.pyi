@@ -188,6 +188,11 @@ class _Mlp(Generic[_A, _O]):
     metadata: dict[str, str]
     def save(self, arg0: str) -> None: ...
     @property
+    def precision(self) -> str:
+        """Either "float32" or "bf16" (bf16 operands, float32 accumulation); settable, not saved."""
+    @precision.setter
+    def precision(self, value: str) -> None: ...
+    @property
     def weight_penalty(self) -> float:
         """L2 penalty on the weights (scikit-learn's alpha); settable."""
     @weight_penalty.setter
@@ -330,10 +335,14 @@ def load(path: str) -> Mlp32 | Mlp64:
 def deserialize(data: bytes) -> Mlp32 | Mlp64:
     """Parse the bytes of a model file (what ``serialize`` returns)."""
 
-def build_info() -> dict[str, str | bool | int]: ...
+def build_info() -> dict[str, str | bool | int | None]: ...
 def choices() -> dict[str, list[str] | dict[str, str]]: ...
 def defaults() -> dict[str, dict[str, float | int | bool | str | tuple[float, float]]]: ...
 def set_num_threads(n: SupportsInt) -> None: ...
 def get_num_threads() -> int: ...
 def parallel_regions() -> int:
     """OpenMP parallel regions the engine has entered in this process (for tests)."""
+def bf16_unavailable_reason() -> str:
+    """Why precision "bf16" cannot run here (what the CPU or engine lacks), or ""."""
+def _bf16_limit(engine: str) -> None:
+    """Test-only: cap the bf16 engine ("none", "avx512_bf16", "amx" = no cap) as if the CPU lacked the rest."""

@@ -169,7 +169,7 @@ def cmd_train(args) -> int:
             f"{'regression' if regression else f'{n_out} classes'}; train {len(X_tr)} / test {len(X_te)}"
             f"{', standardized' if cfg.data.standardize else ''}")
     rep.say(f"model:     {'-'.join(map(str, sizes))} {act}, init {m_cfg.init}, {net.n_params} parameters, "
-            f"{m_cfg.dtype}")
+            f"{m_cfg.dtype}{', bf16 products' if m_cfg.precision == 'bf16' else ''}")
     rep.say(f"optimizer: {opt!r}; batch {t_cfg.batch_size}, {t_cfg.epochs} epochs; validation: "
             + (f"{t_cfg.validation_split:g} of the training split" if t_cfg.validation_split
                else "the test split (monitoring only)"))
@@ -326,7 +326,7 @@ def cmd_bench(args) -> int:
 # -- arguments ------------------------------------------------------------------------------------------------
 ALIASES = {"training.epochs": ["--epochs"], "training.batch_size": ["--batch-size"], "optimizer.lr": ["--lr"],
            "model.hidden": ["--hidden"], "model.activation": ["--activation"], "data.source": ["--data"], "data.target": ["--target"], "data.stream": ["--stream"],
-           "output.dir": ["--out"], "model.init": ["--init"], "optimizer.name": ["--optimizer"]}
+           "output.dir": ["--out"], "model.init": ["--init"], "model.precision": ["--precision"], "optimizer.name": ["--optimizer"]}
 
 
 def _add_config_flags(p, sections):

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field, fields, replace
 
 from ._checks import DTYPES
-from .model import ACTIVATIONS, INITS, MLP
+from .model import ACTIVATIONS, INITS, MLP, PRECISIONS
 from .optim import OPTIMIZERS, SGD, Adam
 from .train import _MONITORS, _SCHEDULES, EarlyStopping, ReduceLROnPlateau, StepLR, Trainer
 
@@ -87,6 +87,8 @@ class ModelConfig:
     seed: int = _of(MLP, "seed", "int", doc="weight initialisation seed")
     dropout: float = _of(MLP, "dropout", "floats", doc="dropout probability in training: one value for every "
                                                        "hidden layer, or a list with one per hidden layer")
+    precision: str = _of(MLP, "precision", "str", choices=PRECISIONS,
+                         doc="matrix products in float32, or bf16 with float32 accumulation (AMX/AVX512-BF16)")
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def build_model(m: ModelConfig, sizes, output: str = "softmax") -> MLP:
     """The network of [model] for layer widths ``sizes`` = [inputs, *m.hidden, outputs]."""
     return MLP(sizes, m.activation, init=m.init, seed=m.seed, dtype=m.dtype, output=output,
                leaky_relu_slope=m.leaky_relu_slope, elu_alpha=m.elu_alpha, maxout_pieces=m.maxout_pieces,
-               init_scale=m.init_scale, dropout=m.dropout)
+               init_scale=m.init_scale, dropout=m.dropout, precision=m.precision)
 
 
 def build_optimizer(o: OptimizerConfig):

@@ -18,6 +18,7 @@ INITS = tuple(_CHOICES["init"])
 OUTPUTS = tuple(_CHOICES["output"])
 LOSSES = {name: _core.loss_from_string(name) for name in _CHOICES["loss"]}
 LOSS_FOR_OUTPUT = dict(_CHOICES["loss_for_output"])
+PRECISIONS = tuple(_CHOICES["precision"])
 _OUTPUT_FOR_LOSS = {v: k for k, v in LOSS_FOR_OUTPUT.items()}
 # Outputs that regress (values, not classes), and their losses, which take dense targets.
 REGRESSION_OUTPUTS = ("identity", "exp")
@@ -90,6 +91,12 @@ class MLP:
         ``evaluate`` use every unit. The masks follow from (``seed``, the training step, layer,
         row of the batch, unit), so they are the same for any thread count or process split.
         Saved in the model file; 0 costs nothing.
+    precision : {"float32", "bf16"}, default "float32"
+        How the matrix products run. ``"bf16"`` (float32 models only) rounds their operands to
+        bfloat16 and accumulates in float32 on AMX tiles or AVX512-BF16 (``build_info()["bf16"]``),
+        several times faster on large layers; weights, gradients, optimizer state, loss and
+        softmax stay float32, and so do model files. A run-time setting: not saved with the model
+        (pickles keep it). See ``docs/precision.md``.
 
     Raises
     ------
@@ -105,7 +112,8 @@ class MLP:
     """
 
     def __init__(self, sizes, activation="relu", *, init="he", seed=0, dtype="float32", output="softmax",
-                 leaky_relu_slope=0.1, elu_alpha=1.0, maxout_pieces=2, init_scale=0.01, dropout=0.0):
+                 leaky_relu_slope=0.1, elu_alpha=1.0, maxout_pieces=2, init_scale=0.01, dropout=0.0,
+                 precision="float32"):
         try:
             sizes = list(sizes)
         except TypeError:
@@ -145,6 +153,8 @@ class MLP:
                                       int(maxout_pieces), output, init, int(seed), float(init_scale), rates)
         self._dtype = dt
         self._io = (int(sizes[0]), int(sizes[-1]))  # (n_inputs, n_outputs), cached for the hot path
+        if precision != "float32":
+            self.precision = precision
 
     @classmethod
     def _wrap(cls, engine) -> "MLP":
@@ -172,6 +182,19 @@ class MLP:
     @property
     def output(self) -> str:
         return self._net.output
+
+    @property
+    def precision(self) -> str:
+        """``"float32"`` or ``"bf16"``: how the matrix products run (see the class parameters).
+        Settable at any time; setting ``"bf16"`` raises ValueError on a float64 model or where
+        the CPU has neither AMX-BF16 nor AVX512-BF16, naming what is missing."""
+        return self._net.precision
+
+    @precision.setter
+    def precision(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise ValueError(f"precision must be a name, got {value!r}")
+        self._net.precision = value  # the engine checks the name and the CPU (cpp/src/spec.cpp, bf16/cpu.cpp)
 
     @property
     def loss_name(self) -> str:
@@ -249,8 +272,9 @@ class MLP:
         act = acts[0] if acts and all(a == acts[0] for a in acts) else acts
         drop = self.dropout
         shown = f", dropout={drop[0] if len(set(drop)) == 1 else drop!r}" if any(drop) else ""
+        prec = f", precision={self.precision!r}" if self.precision != "float32" else ""
         return (f"MLP({self.sizes}, activation={act!r}, output={self.output!r}{shown}, "
-                f"dtype='{self._dtype.name}', n_params={self.n_params})")
+                f"dtype='{self._dtype.name}'{prec}, n_params={self.n_params})")
 
     # -- parameters --------------------------------------------------------------------------------
     @property
@@ -665,17 +689,22 @@ class MLP:
         return self._net.serialize()
 
     def copy(self) -> "MLP":
-        """An independent copy (parameters, scaling, classes)."""
+        """An independent copy (parameters, scaling, classes, precision)."""
         return MLP._wrap(self._net.copy())
 
     def __getstate__(self):
-        return {"model": self._net.serialize()}
+        state = {"model": self._net.serialize()}
+        if self.precision != "float32":
+            state["precision"] = self.precision
+        return state
 
     def __setstate__(self, state):
         net = _core.deserialize(state["model"])
         self._net = net
         self._dtype = np.dtype(net.dtype)
         self._io = (net.sizes[0], net.sizes[-1])
+        if "precision" in state:
+            self.precision = state["precision"]
 
     # -- PyTorch: moved to mlpcore.torch, which alone owns the conversion ----------------------------
     def to_torch(self, output="logits"):

@@ -15,6 +15,7 @@ struct BuildInfo {
   bool native = false;        ///< built with the host's instruction set (-march=native)
   bool openmp = false;        ///< large products may use OpenMP threads
   int max_threads = 1;        ///< threads matrix products use now
+  std::string bf16;           ///< bf16 product engine now: "amx", "avx512_bf16", or "" (none)
 };
 
 BuildInfo build_info();

@@ -126,6 +126,13 @@ class BasicMlp {
   void set_input_scaling(const std::vector<double>& mean, const std::vector<double>& scale);
   bool scales_input() const { return m_mean.size() != 0; }
 
+  /// Precision of the matrix products (not saved in model files). Bf16 rounds the operands of
+  /// every product to bfloat16 and accumulates in float32 on AMX or AVX512-BF16; weights,
+  /// gradients, optimizer state, loss and softmax stay float32. Throws std::invalid_argument for
+  /// Bf16 on a float64 model or where bf16_engine() is None (the message names what is missing).
+  void set_precision(Precision p);
+  Precision precision() const { return m_precision; }
+
   /// L2 penalty on the weights, not the biases (scikit-learn's `alpha`). With alpha > 0 the
   /// training objective of loss(), loss_and_grad(), train_step() and train_epoch() becomes
   ///   data loss + alpha / (2·Σw) · Σ_l ‖W_l‖²
@@ -231,6 +238,7 @@ class BasicMlp {
   ModelMeta m_meta;
   double m_penalty = 0.0;
   std::uint64_t m_dropout_seed = 0, m_dropout_step = 0;
+  Precision m_precision = Precision::Float32;
 };
 
 using Mlp = BasicMlp<float>;

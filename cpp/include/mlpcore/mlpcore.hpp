@@ -11,6 +11,7 @@
 #include "model_io.hpp"
 #include "optimizer.hpp"
 #include "perceptron.hpp"
+#include "precision.hpp"
 #include "predict.hpp"
 #include "rng.hpp"
 #include "spec.hpp"

@@ -29,13 +29,19 @@ enum class Output { Softmax, Sigmoid, Identity, Exp };
 /// Training objective, computed from the logits (never from probabilities).
 enum class Loss { CrossEntropy, BinaryCrossEntropy, Mse, Poisson };
 
+/// How a float32 model runs its matrix products (a run-time setting, not part of the model
+/// file): Float32 throughout, or Bf16 — operands rounded to bfloat16, float32 accumulation,
+/// everything else (weights, optimizer state, loss, softmax) float32. See precision.hpp.
+enum class Precision { Float32, Bf16 };
+
 /// Lower-snake names used by Python, the model file and error messages.
 const char* to_string(Activation a);
 const char* to_string(Init i);
 const char* to_string(Output o);
 const char* to_string(Loss l);
+const char* to_string(Precision p);
 /// Every name accepted for one kind of choice, in enum order: kind is "activation", "init",
-/// "output" or "loss". The single list Python, the config and the CLI offer; throws
+/// "output", "loss" or "precision". The single list Python, the config and the CLI offer; throws
 /// std::invalid_argument for another kind.
 std::vector<std::string> choice_names(const std::string& kind);
 /// Parse a name; throws std::invalid_argument listing the allowed names.
@@ -43,6 +49,7 @@ Activation activation_from_string(const std::string& name);
 Init init_from_string(const std::string& name);
 Output output_from_string(const std::string& name);
 Loss loss_from_string(const std::string& name);
+Precision precision_from_string(const std::string& name);
 /// The loss that matches an output kind (softmax → cross_entropy, ...).
 Loss default_loss(Output o);
 

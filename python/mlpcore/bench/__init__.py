@@ -32,7 +32,7 @@ DESCRIPTION = ("Benchmark mlpcore against PyTorch eager and scikit-learn: traini
                "epochs, one-step and prediction latency, and test accuracy after the same epochs.")
 SECTIONS = ("train", "step", "predict", "accuracy")
 EXTRA_SECTIONS = ("overhead",)  # on request only
-ENGINE_CHOICES = ("mlpcore", "torch", "torch-loop", "torch-dataloader", "sklearn")
+ENGINE_CHOICES = ("mlpcore", "torch", "torch-loop", "torch-dataloader", "sklearn", "mlpcore-bf16", "torch-autocast")
 
 
 def _net(text):
@@ -66,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="thread counts (default: 1 2)")
     parser.add_argument("--engines", nargs="+", choices=ENGINE_CHOICES, metavar="NAME",
                         help=f"only these engines ({', '.join(ENGINE_CHOICES)}; mlpcore always runs)")
+    parser.add_argument("--bf16", action="store_true",
+                        help="also measure mixed precision: mlpcore-bf16 (MLP(precision='bf16')) and torch-autocast "
+                        "(torch.autocast('cpu', dtype=torch.bfloat16)) in the training and accuracy sections")
     parser.add_argument("--sections", nargs="+", choices=SECTIONS + EXTRA_SECTIONS, default=list(SECTIONS),
                         metavar="NAME", help=f"these parts ({', '.join(SECTIONS + EXTRA_SECTIONS)}; default: all "
                         "but overhead, the cost of progress bars and callbacks in Trainer.fit)")
@@ -98,6 +101,8 @@ def command_line(args) -> str:
         parts += ["--threads", *map(str, args.threads)]
     if args.engines:
         parts += ["--engines", *args.engines]
+    if args.bf16:
+        parts.append("--bf16")
     if list(args.sections) != list(SECTIONS):
         parts += ["--sections", *args.sections]
     if args.boundary:
@@ -132,6 +137,8 @@ def run(args) -> int:
     engines = None
     if args.engines:
         engines = {"mlpcore", *args.engines}
+    if args.bf16:
+        engines = (engines or {"mlpcore", "torch", "sklearn"}) | {"mlpcore-bf16", "torch-autocast"}
     bench = harness.Run(mode, grid, list(dict.fromkeys(args.threads)), engines=engines, sections=args.sections,
                         boundary=args.boundary, wait_quiet=args.wait_quiet)
     command = command_line(args)

@@ -14,6 +14,13 @@ Training over whole epochs (``fit``):
 ``sklearn``           ``MLPClassifier(solver="adam", batch_size=B, learning_rate_init=1e-3,
                       max_iter=E, tol=0, n_iter_no_change=huge, alpha=0, shuffle=True)``
 
+Mixed precision, on request (``--engines mlpcore-bf16 torch-autocast`` or ``--bf16``):
+
+``mlpcore-bf16``      as ``mlpcore`` with ``MLP(..., precision="bf16")`` (skipped where
+                      ``build_info()["bf16"]`` is None)
+``torch-autocast``    ``torch-loop`` with the forward pass and the loss under
+                      ``torch.autocast("cpu", dtype=torch.bfloat16)``; weights and Adam float32
+
 One step (``step``) and prediction (``predict``) per library: ``net.train_step`` /
 ``net.predict``; a PyTorch step as above / ``model(X).argmax(1)`` under ``torch.inference_mode()``;
 scikit-learn's ``partial_fit`` on exactly one batch (one Adam step plus its input checks) /
@@ -35,6 +42,7 @@ import mlpcore
 LR = 1e-3
 MLPCORE_INIT = "xavier"
 TRAIN_ENGINES = ("mlpcore", "torch-loop", "torch-dataloader", "sklearn")
+BF16_ENGINES = ("mlpcore-bf16", "torch-autocast")  # measured only when named
 LIBRARIES = ("mlpcore", "torch", "sklearn")
 
 
@@ -53,12 +61,18 @@ class Engines:
                          "sklearn": getattr(sklearn_module, "__version__", None)}
         self.skipped = {}
         names = []
-        for name in TRAIN_ENGINES:
+        for name in TRAIN_ENGINES + BF16_ENGINES:
             lib = library_of(name)
-            if wanted is not None and name not in wanted and lib not in wanted:
+            if name in BF16_ENGINES:
+                if wanted is None or name not in wanted:
+                    continue
+            elif wanted is not None and name not in wanted and lib not in wanted:
                 continue
             if self.versions[lib] is None:
                 self.skipped[name] = f"{'PyTorch' if lib == 'torch' else 'scikit-learn'} is not installed"
+                continue
+            if name == "mlpcore-bf16" and mlpcore.build_info()["bf16"] is None:
+                self.skipped[name] = mlpcore.model._core.bf16_unavailable_reason()
                 continue
             names.append(name)
         self.train_names = names
@@ -69,15 +83,18 @@ class Engines:
         """Train a fresh model for `epochs` epochs; (seconds, test accuracy)."""
         return getattr(self, "_fit_" + name.replace("-", "_"))(sizes, data, batch, epochs, seed)
 
-    def _fit_mlpcore(self, sizes, data, batch, epochs, seed):
+    def _fit_mlpcore(self, sizes, data, batch, epochs, seed, precision="float32"):
         X, y, Xt, yt = data
-        net = mlpcore.MLP(list(sizes), activation="relu", init=MLPCORE_INIT, seed=seed)
+        net = mlpcore.MLP(list(sizes), activation="relu", init=MLPCORE_INIT, seed=seed, precision=precision)
         trainer = mlpcore.Trainer(net, mlpcore.Adam(LR), batch_size=batch, epochs=epochs, progress=False,
                                   seed=seed)
         t0 = time.perf_counter()
         trainer.fit(X, y)
         seconds = time.perf_counter() - t0
         return seconds, float((net.predict(Xt) == yt).mean())
+
+    def _fit_mlpcore_bf16(self, sizes, data, batch, epochs, seed):
+        return self._fit_mlpcore(sizes, data, batch, epochs, seed, precision="bf16")
 
     def _torch_model(self, sizes, seed):
         self.torch.manual_seed(seed)
@@ -89,11 +106,12 @@ class Engines:
                 layers.append(nn.ReLU())
         return nn.Sequential(*layers)
 
-    def _torch_accuracy(self, model, Xt, yt):
-        with self.torch.inference_mode():
-            return float((model(self.torch.from_numpy(Xt)).argmax(1).numpy() == yt).mean())
+    def _torch_accuracy(self, model, Xt, yt, autocast=False):
+        torch = self.torch
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            return float((model(torch.from_numpy(Xt)).argmax(1).numpy() == yt).mean())
 
-    def _fit_torch_loop(self, sizes, data, batch, epochs, seed):
+    def _fit_torch_loop(self, sizes, data, batch, epochs, seed, autocast=False):
         torch = self.torch
         X, y, Xt, yt = data
         model = self._torch_model(sizes, seed)
@@ -108,11 +126,15 @@ class Engines:
                 idx = perm[start:start + batch]
                 xb, yb = Xg.index_select(0, idx), yg.index_select(0, idx)
                 opt.zero_grad()
-                loss = loss_fn(model(xb), yb)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                    loss = loss_fn(model(xb), yb)
                 loss.backward()
                 opt.step()
         seconds = time.perf_counter() - t0
-        return seconds, self._torch_accuracy(model, Xt, yt)
+        return seconds, self._torch_accuracy(model, Xt, yt, autocast)
+
+    def _fit_torch_autocast(self, sizes, data, batch, epochs, seed):
+        return self._fit_torch_loop(sizes, data, batch, epochs, seed, autocast=True)
 
     def _fit_torch_dataloader(self, sizes, data, batch, epochs, seed):
         torch = self.torch

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: MIT
+// bf16 GEMM kernels. Only the functions marked with a target attribute use AVX-512/AMX
+// instructions, so this file can sit in every engine build; cpu.cpp decides at run time whether
+// they may be called. No inline library code is instantiated under those targets, so nothing
+// compiled for AMX can be picked by the linker for a caller on an older CPU.
+//
+// Why packing: tdpbf16ps multiplies a 16×32 bf16 tile of A by a 16×(16 pairs) tile of B into a
+// 16×16 float32 tile of C; both operands must be bf16, B in k-pairs. Converting (vcvtne2ps2bf16,
+// round to nearest even) and reordering once per product costs O(MK + KN), the product O(MKN).
+#include "gemm.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#define MLPCORE_BF16_TARGET "avx512f,avx512bw,avx512vl,avx512bf16"
+#define MLPCORE_AMX_TARGET "avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16"
+
+namespace mlpcore::bf16 {
+namespace {
+
+constexpr Index kTile = 512;  // bf16 values in one 16 × 32 tile (1 KiB)
+
+Index round_up(Index x, Index m) { return (x + m - 1) / m * m; }
+
+// Per-thread packing buffers, 64-byte aligned (one tile row per cache line).
+struct Buffers {
+  std::vector<std::uint16_t> a, b;
+  static std::uint16_t* aligned(std::vector<std::uint16_t>& v, Index n) {
+    if (v.size() < static_cast<std::size_t>(n + 32)) v.resize(static_cast<std::size_t>(n + 32));
+    const auto addr = reinterpret_cast<std::uintptr_t>(v.data());
+    return v.data() + ((64 - addr % 64) % 64) / 2;
+  }
+};
+thread_local Buffers t_buffers;
+
+// Mask of the first `count` of 16 lanes (count may be ≤ 0 or ≥ 16).
+inline __mmask16 lanes(Index count) {
+  return count >= 16 ? __mmask16(0xFFFF) : count <= 0 ? __mmask16(0) : __mmask16((1u << count) - 1);
+}
+
+// 32 floats (p[0..count)) → 32 bf16 in one register; lanes past count are zero.
+__attribute__((target(MLPCORE_BF16_TARGET))) inline __m512i load_bf16x32(const float* p, Index count) {
+  const __m512 lo = _mm512_maskz_loadu_ps(lanes(count), p);
+  const __m512 hi = _mm512_maskz_loadu_ps(lanes(count - 16), p + 16);
+  return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+// Two rows of 16 floats → 16 words (row0[j], row1[j]), row0 in the low half: one k-pair.
+__attribute__((target(MLPCORE_BF16_TARGET))) inline __m512i pair_rows(const float* r0, const float* r1,
+                                                                       __mmask16 m) {
+  const __m512 x0 = r0 ? _mm512_maskz_loadu_ps(m, r0) : _mm512_setzero_ps();
+  const __m512 x1 = r1 ? _mm512_maskz_loadu_ps(m, r1) : _mm512_setzero_ps();
+  const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);  // [x0 | x1] as bf16
+  const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7,
+                                              22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  return _mm512_permutexvar_epi16(interleave, both);
+}
+
+// Word r of v into 32-bit slot `slot` of row r of a tile (rows of 64 bytes): a column write.
+__attribute__((target(MLPCORE_BF16_TARGET))) inline void store_column(std::uint16_t* tile, Index slot, __m512i v) {
+  const __m512i rows = _mm512_set_epi32(240, 224, 208, 192, 176, 160, 144, 128, 112, 96, 80, 64, 48, 32, 16, 0);
+  _mm512_i32scatter_epi32(tile + 2 * slot, rows, v, 4);
+}
+
+// A (M × K) → tiles [mb][kb] of 16 rows × 32 k. Rows ≥ M and k ≥ K are zero.
+__attribute__((target(MLPCORE_BF16_TARGET))) void pack_a(View a, Index M, Index K, Index Mp, Index KB,
+                                                          std::uint16_t* out) {
+  if (!a.transposed) {
+    for (Index i = 0; i < Mp; ++i)
+      for (Index kb = 0; kb < KB; ++kb) {
+        std::uint16_t* dst = out + ((i / 16) * KB + kb) * kTile + (i % 16) * 32;
+        const __m512i v = i < M ? load_bf16x32(a.p + i * a.ld + kb * 32, K - kb * 32) : _mm512_setzero_si512();
+        _mm512_store_si512(dst, v);
+      }
+    return;
+  }
+  // Transposed source (A(i, k) = p[k·ld + i], rows of the source are k): build each k-pair of
+  // 16 rows i as one register, then write it down a column of the tile.
+  for (Index mb = 0; mb < Mp / 16; ++mb) {
+    const __mmask16 m = lanes(M - mb * 16);
+    for (Index kb = 0; kb < KB; ++kb) {
+      std::uint16_t* tile = out + (mb * KB + kb) * kTile;
+      for (Index r = 0; r < 16; ++r) {
+        const Index k = kb * 32 + 2 * r;
+        const float* r0 = k < K ? a.p + k * a.ld + mb * 16 : nullptr;
+        const float* r1 = k + 1 < K ? a.p + (k + 1) * a.ld + mb * 16 : nullptr;
+        store_column(tile, r, pair_rows(r0, r1, m));
+      }
+    }
+  }
+}
+
+// B (K × N) → tiles [nb][kb] of 16 k-pairs × 16 columns. k ≥ K and columns ≥ N are zero.
+__attribute__((target(MLPCORE_BF16_TARGET))) void pack_b(View b, Index N, Index K, Index Np, Index KB,
+                                                          std::uint16_t* out) {
+  if (!b.transposed) {
+    for (Index nb = 0; nb < Np / 16; ++nb) {
+      const __mmask16 m = lanes(N - nb * 16);
+      for (Index kb = 0; kb < KB; ++kb) {
+        std::uint16_t* tile = out + (nb * KB + kb) * kTile;
+        for (Index r = 0; r < 16; ++r) {
+          const Index k = kb * 32 + 2 * r;
+          const float* r0 = k < K ? b.p + k * b.ld + nb * 16 : nullptr;
+          const float* r1 = k + 1 < K ? b.p + (k + 1) * b.ld + nb * 16 : nullptr;
+          _mm512_store_si512(tile + r * 32, pair_rows(r0, r1, m));
+        }
+      }
+    }
+    return;
+  }
+  // Transposed source (B(k, j) = p[j·ld + k]): a source row j holds the k-pairs of column j
+  // side by side, so 32 of its floats become the 16 words of column j of a tile.
+  for (Index j = 0; j < Np; ++j)
+    for (Index kb = 0; kb < KB; ++kb) {
+      std::uint16_t* tile = out + ((j / 16) * KB + kb) * kTile;
+      const __m512i v = j < N ? load_bf16x32(b.p + j * b.ld + kb * 32, K - kb * 32) : _mm512_setzero_si512();
+      store_column(tile, j % 16, v);
+    }
+}
+
+struct TileConfig {
+  std::uint8_t palette = 1, start_row = 0;
+  std::uint8_t reserved[14] = {};
+  std::uint16_t colsb[16] = {};
+  std::uint8_t rows[16] = {};
+};
+
+// Copy the valid part of a 16 × 16 tile of results.
+inline void copy_edge(const float* tile, float* C, Index ldc, Index rows, Index cols) {
+  for (Index i = 0; i < rows; ++i) std::memcpy(C + i * ldc, tile + i * 16, sizeof(float) * std::size_t(cols));
+}
+
+// Tiles: C in 0..3 (2 × 2 blocks of 16 × 16), A in 4, 5, B in 6, 7. Mp, Np multiples of 32.
+#define MLPCORE_STORE_C(t, bi, bj)                                                                         \
+  do {                                                                                                     \
+    const Index r0 = (mb + (bi)) * 16, c0 = (nb + (bj)) * 16;                                              \
+    if (r0 + 16 <= M && c0 + 16 <= N) {                                                                    \
+      _tile_stored(t, C + r0 * ldc + c0, ldc * Index(sizeof(float)));                                      \
+    } else if (r0 < M && c0 < N) {                                                                         \
+      _tile_stored(t, edge, 64);                                                                           \
+      copy_edge(edge, C + r0 * ldc + c0, ldc, std::min<Index>(16, M - r0), std::min<Index>(16, N - c0));   \
+    }                                                                                                      \
+  } while (0)
+
+__attribute__((target(MLPCORE_AMX_TARGET))) void amx_kernel(const std::uint16_t* Ap, const std::uint16_t* Bp,
+                                                             Index M, Index N, Index Mp, Index Np, Index KB,
+                                                             float* C, Index ldc) {
+  TileConfig cfg;
+  for (int t = 0; t < 8; ++t) {
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = 16;
+  }
+  // The configuration is per thread and another library may have changed it: load it each call.
+  _tile_loadconfig(&cfg);
+  alignas(64) float edge[256];
+  for (Index nb = 0; nb < Np / 16; nb += 2) {
+    const std::uint16_t* b0 = Bp + nb * KB * kTile;
+    const std::uint16_t* b1 = b0 + KB * kTile;
+    for (Index mb = 0; mb < Mp / 16; mb += 2) {
+      const std::uint16_t* a0 = Ap + mb * KB * kTile;
+      const std::uint16_t* a1 = a0 + KB * kTile;
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      for (Index kb = 0; kb < KB; ++kb) {
+        _tile_loadd(4, a0 + kb * kTile, 64);
+        _tile_loadd(6, b0 + kb * kTile, 64);
+        _tile_loadd(5, a1 + kb * kTile, 64);
+        _tile_loadd(7, b1 + kb * kTile, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+      }
+      MLPCORE_STORE_C(0, 0, 0);
+      MLPCORE_STORE_C(1, 0, 1);
+      MLPCORE_STORE_C(2, 1, 0);
+      MLPCORE_STORE_C(3, 1, 1);
+    }
+  }
+  _tile_release();  // back to the initial state: cheaper context switches
+}
+#undef MLPCORE_STORE_C
+
+// 8 rows × 32 columns of C per pass: 16 accumulators, the A pair broadcast, B rows loaded once.
+__attribute__((target(MLPCORE_BF16_TARGET))) void avx512_kernel(const std::uint16_t* Ap, const std::uint16_t* Bp,
+                                                                 Index M, Index N, Index Mp, Index Np, Index KB,
+                                                                 float* C, Index ldc) {
+  for (Index nb = 0; nb < Np / 16; nb += 2) {
+    const std::uint16_t* b0 = Bp + nb * KB * kTile;
+    const std::uint16_t* b1 = b0 + KB * kTile;
+    const __mmask16 m0 = lanes(N - nb * 16), m1 = lanes(N - nb * 16 - 16);
+    for (Index i0 = 0; i0 < Mp && i0 < M; i0 += 8) {
+      const std::uint16_t* a = Ap + (i0 / 16) * KB * kTile + (i0 % 16) * 32;
+      __m512 acc[8][2];
+      for (int i = 0; i < 8; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+      for (Index kb = 0; kb < KB; ++kb) {
+        const std::uint16_t* at = a + kb * kTile;
+        const std::uint16_t* bt0 = b0 + kb * kTile;
+        const std::uint16_t* bt1 = b1 + kb * kTile;
+        for (int r = 0; r < 16; ++r) {
+          const __m512bh x0 = (__m512bh)_mm512_load_si512(bt0 + r * 32);
+          const __m512bh x1 = (__m512bh)_mm512_load_si512(bt1 + r * 32);
+          for (int i = 0; i < 8; ++i) {
+            std::int32_t pair;
+            std::memcpy(&pair, at + i * 32 + 2 * r, sizeof pair);
+            const __m512bh y = (__m512bh)_mm512_set1_epi32(pair);
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], y, x0);
+            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], y, x1);
+          }
+        }
+      }
+      for (int i = 0; i < 8 && i0 + i < M; ++i) {
+        float* c = C + (i0 + i) * ldc + nb * 16;
+        _mm512_mask_storeu_ps(c, m0, acc[i][0]);
+        _mm512_mask_storeu_ps(c + 16, m1, acc[i][1]);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void gemm(Bf16Engine engine, View a, View b, Index M, Index N, Index K, float* C, Index ldc) {
+  if (engine == Bf16Engine::None || static_cast<int>(engine) > static_cast<int>(bf16_engine()))
+    throw std::runtime_error(bf16_engine() == Bf16Engine::None
+                                 ? bf16_unavailable_reason()
+                                 : std::string("bf16 engine '") + to_string(engine) + "' is not available here");
+  const Index Mp = round_up(M, 32), Np = round_up(N, 32), KB = round_up(K, 32) / 32;
+  std::uint16_t* Ap = Buffers::aligned(t_buffers.a, Mp * KB * kTile / 16);
+  std::uint16_t* Bp = Buffers::aligned(t_buffers.b, Np * KB * kTile / 16);
+  pack_a(a, M, K, Mp, KB, Ap);
+  pack_b(b, N, K, Np, KB, Bp);
+  if (engine == Bf16Engine::Amx)
+    amx_kernel(Ap, Bp, M, N, Mp, Np, KB, C, ldc);
+  else
+    avx512_kernel(Ap, Bp, M, N, Mp, Np, KB, C, ldc);
+}
+
+float round_to_bf16(float x) {
+  std::uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  if ((u & 0x7F800000u) == 0x7F800000u && (u & 0x007FFFFFu)) {
+    u |= 0x00400000u;  // NaN stays a (quiet) NaN
+  } else if ((u & 0x7F800000u) == 0) {
+    u &= 0x80000000u;  // the converter treats denormals as zero
+  } else {
+    u += 0x7FFFu + ((u >> 16) & 1u);
+  }
+  u &= 0xFFFF0000u;
+  std::memcpy(&x, &u, sizeof u);
+  return x;
+}
+
+}  // namespace mlpcore::bf16
