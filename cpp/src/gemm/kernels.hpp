@@ -5,8 +5,9 @@
 // registers for all kc steps (AVX-512: 12 × 2 of the 32 zmm registers; AVX2: 6 × 2 of the 16
 // ymm), so each loaded value feeds 2·M or M fused multiply-adds (FMAs).
 //
-// A is read in place: with KContig its row i is a + i·lda (step p at +p), otherwise step p's M
-// values sit together at a + p·lda (a transposed operand, like dL_dZᵀ in dL_dW = dL_dZᵀ·A).
+// With KContig, A's row i is read in place at a + i·lda (step p at +p); otherwise step p's M
+// values sit together at a + p·lda (a transposed operand such as dL_dZᵀ in dL_dW = dL_dZᵀ·A,
+// which sgemm.cpp packs first, lda = kMr).
 // Columns past nr are computed from B's zero padding and never stored (masked loads/stores).
 #pragma once
 

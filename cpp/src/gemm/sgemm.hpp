@@ -6,9 +6,9 @@
 //
 // Layout (the Goto / BLIS scheme, written for row-major C): B, the operand read as vectors, is
 // packed per block of KC rows × NC columns into panels of NR columns (zero-padded), kept in L2;
-// each micro-kernel call multiplies MR rows of A, read in place (a row-major A or a transposed
-// one both reach the kernel with unit stride in one direction), by one KC × NR panel kept in L1,
-// holding the MR × NR tile of C in registers. See sgemm.cpp for the sizes and why.
+// each micro-kernel call multiplies MR rows of A (a row-major A read in place, a transposed one
+// packed per MC × KC block) by one KC × NR panel kept in L1, holding the MR × NR tile of C in
+// registers. See sgemm.cpp for the sizes and why.
 //
 // Threads: C is cut into pieces of whole NR-column panels (and row blocks only when there are
 // too few panels), handed out from a shared counter (parallel.hpp), so a worker that loses its
