@@ -75,6 +75,25 @@ void pack_b(const Product& g, Index p0, Index kc, Index j0, Index nc, float* __r
         for (Index j = w; j < kNr; ++j) row[j] = 0.0f;
       }
     } else {  // B transposed (Wᵀ in the forward product): columns of B are contiguous
+#if defined(__AVX512F__)
+      // A gather per 16 columns of a step (32-bit offsets: B no larger than 2²⁶ columns).
+      // Faster than scalar copies, which cost a quarter of the forward product's time at
+      // batch 128 (measured).
+      if (g.b_col < (Index(1) << 26)) {
+      const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                              _mm512_set1_epi32(int(g.b_col)));
+      const __mmask16 m0 = w >= 16 ? __mmask16(0xffff) : __mmask16((1u << w) - 1);
+      const __mmask16 m1 = w >= 32 ? __mmask16(0xffff) : w > 16 ? __mmask16((1u << (w - 16)) - 1) : __mmask16(0);
+      const float* src0 = g.b + (j0 + q) * g.b_col + p0;
+      const float* src1 = w > 16 ? src0 + 16 * g.b_col : src0;
+      for (Index p = 0; p < kc; ++p) {
+        _mm512_store_ps(panel + p * kNr, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, rows, src0 + p, 4));
+        _mm512_store_ps(panel + p * kNr + 16,
+                        m1 ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, rows, src1 + p, 4) : _mm512_setzero_ps());
+      }
+      continue;
+      }
+#endif
       for (Index j = 0; j < w; ++j) {
         const float* src = g.b + (j0 + q + j) * g.b_col + p0;
         for (Index p = 0; p < kc; ++p) panel[p * kNr + j] = src[p];
