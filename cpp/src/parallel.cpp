@@ -85,6 +85,13 @@ void spin_for(std::chrono::microseconds duration, const Done& done) {
 //    leaving it descheduled when the next job comes, where a sleeping worker is woken at once.
 //    Spinning always made 2 threads ~10 % slower than 1 with a busy core at batch 128; never
 //    spinning lost a quarter of the idle speed-up at that batch.
+//  - when the caller waited for a worker's piece longer than kLongWait and a quarter of its own
+//    share of the job, a worker lost its core while holding a piece (another process runs
+//    there): for the next m_backoff the caller takes every piece itself, without waking the
+//    workers, and then tries again. The pause starts at kMinBackoff and doubles with each
+//    failed try up to kMaxBackoff; a job that ends without a long wait resets it. So on a busy
+//    machine two threads cost one failed try per pause at most, and on an idle one nothing.
+//    The pieces stay the same, so results do not depend on who ran them.
 class Pool {
  public:
   // Runs the job on the caller and up to `helpers` workers; false (nothing run) when another
@@ -92,6 +99,11 @@ class Pool {
   bool run(Index pieces, int helpers, void (*fn)(const void*, Index), const void* context) {
     std::unique_lock<std::mutex> busy(m_busy, std::try_to_lock);
     if (!busy.owns_lock()) return false;
+    const auto start = std::chrono::steady_clock::now();
+    if (start < m_alone_until) {  // the workers lost their cores lately: do not wait for them
+      for (Index i = 0; i < pieces; ++i) fn(context, i);
+      return true;
+    }
     std::uint32_t job;
     {
       const std::lock_guard<std::mutex> lock(m_mutex);
@@ -118,16 +130,28 @@ class Pool {
     for (Index i; (i = take(job, pieces)) >= 0; ++mine) fn(context, i);
     if (m_done.fetch_add(mine, std::memory_order_acq_rel) + mine != pieces) {
       const auto all_done = [&] { return m_done.load(std::memory_order_acquire) == pieces; };
+      const auto mine_done = std::chrono::steady_clock::now();
       spin_for(kCallerSpin, all_done);
-      std::unique_lock<std::mutex> lock(m_mutex);
-      m_finished.wait(lock, all_done);
+      {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_finished.wait(lock, all_done);
+      }
+      // Waiting longer than a few pieces take means a worker lost its core while holding one;
+      // the product would have been quicker on this thread alone.
+      const auto end = std::chrono::steady_clock::now();
+      if (end - mine_done > std::max<std::chrono::steady_clock::duration>(kLongWait, (mine_done - start) / 4)) {
+        m_alone_until = end + m_backoff;
+        m_backoff = std::min<std::chrono::steady_clock::duration>(m_backoff * 2, kMaxBackoff);
+        return true;
+      }
     }
+    m_backoff = kMinBackoff;
     return true;
   }
 
  private:
-  static constexpr std::chrono::microseconds kCallerSpin{30}, kWorkerSpin{50};
-  static constexpr std::chrono::milliseconds kQuietAfterPreempt{20};
+  static constexpr std::chrono::microseconds kCallerSpin{30}, kWorkerSpin{50}, kLongWait{200};
+  static constexpr std::chrono::milliseconds kQuietAfterPreempt{20}, kMinBackoff{10}, kMaxBackoff{640};
 
   // The next piece of job `job` (of `pieces`), or −1 when none is left or the job has ended.
   Index take(std::uint32_t job, Index pieces) {
@@ -181,6 +205,9 @@ class Pool {
   }
 
   std::mutex m_busy;   // held by the caller whose job is running
+  // Guarded by m_busy: until when callers take every piece themselves, and the next such pause.
+  std::chrono::steady_clock::time_point m_alone_until{};
+  std::chrono::steady_clock::duration m_backoff{kMinBackoff};
   std::mutex m_mutex;  // guards the job's fields, m_job and the worker list
   std::condition_variable m_wake, m_finished;
   std::vector<std::unique_ptr<std::thread>> m_threads;

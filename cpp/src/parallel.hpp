@@ -88,9 +88,10 @@ constexpr Index kMinPieceRows = 64;
 
 /// Runs run(context, i) for every i in [0, pieces), each once, spread over `threads` threads (the
 /// caller and threads − 1 workers) by an atomic counter, each call with the caller's
-/// floating-point mode, and returns when all have returned. Counts one parallel region. When
-/// the workers are busy with another caller's job, or inside an OpenMP parallel region, runs
-/// every piece on the calling thread and counts no region.
+/// floating-point mode, and returns when all have returned. Counts one parallel region, also
+/// while the pool runs jobs on their callers alone because its workers recently lost their
+/// cores (parallel.cpp). When the workers are busy with another caller's job, or inside an
+/// OpenMP parallel region, runs every piece on the calling thread and counts no region.
 void run_pieces(Index pieces, int threads, void (*run)(const void*, Index), const void* context);
 
 /// Runs body(begin, end) over [0, n): with threads ≤ 1 (or pieces ≤ 1) as one call on the calling
