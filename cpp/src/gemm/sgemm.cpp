@@ -26,9 +26,6 @@ namespace {
 // few steps).
 constexpr Index kKc = 256, kMc = 120, kNc = 512;
 
-// Multiply-adds per piece of a product shared between threads (about 10 µs of one core).
-constexpr double kPieceWork = double(1 << 20);
-
 Index cut(Index extent, Index max_block, Index multiple) {
   const Index blocks = (extent + max_block - 1) / max_block;
   const Index size = (extent + blocks - 1) / blocks;
@@ -171,12 +168,13 @@ void sgemm(const Product& g, int threads) {
   const double work = double(g.m) * double(g.n) * double(g.k);
   if (threads > 1 && work < kParallelWork) threads = 1;
   // Pieces: whole panels of columns first (each piece packs only its own columns of B), then
-  // blocks of at least kMinPieceRows rows (each packs its columns of B again, one packed value
-  // per kMinPieceRows or more multiply-adds). Small pieces, about kPieceWork multiply-adds,
-  // bound what a thread that loses its core mid-piece holds back, and let the others take
-  // over the rest; never fewer than kPiecesPerThread per thread.
+  // blocks of rows when the panels are too few (each packs its columns of B again);
+  // kPiecesPerThread per thread, none under kMinPieceWork multiply-adds or kMinPieceRows rows.
+  // Smaller pieces bound better what a worker that loses its core holds back, but cost more
+  // packing and thinner blocks: with 1M multiply-adds per piece, one thread running all the
+  // pieces of a 784-256-128-10 step at batch 128 was a quarter slower than one product (measured).
   const Index panels = (g.n + kNr - 1) / kNr, row_blocks = (g.m + kMr - 1) / kMr;
-  const Index wanted = threads > 1 ? std::max<Index>(threads * kPiecesPerThread, Index(work / kPieceWork)) : 1;
+  const Index wanted = threads > 1 ? std::max<Index>(threads, std::min<Index>(threads * kPiecesPerThread, Index(work / kMinPieceWork))) : 1;
   const Index col_pieces = std::min(panels, wanted);
   const Index row_pieces =
       std::max<Index>(1, std::min((wanted + col_pieces - 1) / col_pieces, g.m / kMinPieceRows));
