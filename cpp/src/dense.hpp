@@ -25,7 +25,8 @@ constexpr Index kSmallDim = 16;
 /// Rows per block when the row-wise loops fuse the activation (a block stays in L1 cache).
 constexpr Index kFuseRows = 16;
 
-/// dst = lhs · rhs with Eigen's GEMM; dst must not overlap lhs or rhs. From kParallelWork
+/// dst = lhs · rhs with Eigen's GEMM (float64, and float32 where gemm::kEnabled is false); dst
+/// must not overlap lhs or rhs. From kParallelWork
 /// multiply-adds on, cut into blocks of dst's rows (or columns, when it has more of them), a few
 /// per engine thread, each a GEMM of its own shared out between the threads (parallel.hpp);
 /// below that, on the calling thread.
@@ -98,7 +99,8 @@ void dense_forward(const S* __restrict A, Index n, Index in, const S* __restrict
     if (act != Activation::Identity) {
       p.epilogue = [](const void* context, Index row, Index rows, Index col, Index cols) {
         const Fuse& f = *static_cast<const Fuse*>(context);
-        activation_forward<S>(f.act, f.ap, StridedMap<S>(f.Z + row * f.out + col, rows, cols, Eigen::OuterStride<>(f.out)));
+        const Eigen::OuterStride<> stride(f.out);
+        activation_forward<S>(f.act, f.ap, StridedMap<S>(f.Z + row * f.out + col, rows, cols, stride));
       };
       p.epilogue_context = &fuse;
     }

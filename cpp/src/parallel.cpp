@@ -94,12 +94,13 @@ void spin_for(std::chrono::microseconds duration, const Done& done) {
 //    Spinning always made 2 threads ~10 % slower than 1 with a busy core at batch 128; never
 //    spinning lost a quarter of the idle speed-up at that batch.
 //  - when a job ran less than kMinSpeedup times faster than the caller alone would have (its
-//    processor time per piece, times the pieces; plus kWakeSlack), a worker lost its core while holding a piece,
-//    or the threads share a core with other processes: for the next m_backoff the caller takes
-//    every piece itself, without waking the workers, and then tries again. The pause starts at kMinBackoff and doubles with each
-//    failed try up to kMaxBackoff; a job that ends without a long wait resets it. So on a busy
-//    machine two threads cost one failed try per pause at most, and on an idle one nothing.
-//    The pieces stay the same, so results do not depend on who ran them.
+//    processor time per piece times the pieces, plus kWakeSlack), a worker lost its core while
+//    holding a piece, or the threads share a core with other processes: for the next m_backoff
+//    the caller takes every piece itself, without waking the workers, then tries again. The
+//    pause starts at kMinBackoff and doubles with each failed try up to kMaxBackoff; a job that
+//    wins resets it. So on a busy machine two threads cost one failed try per pause at most,
+//    and on an idle one nothing. The pieces stay the same, so results do not depend on who ran
+//    them.
 class Pool {
  public:
   // Runs the job on the caller and up to `helpers` workers; false (nothing run) when another

@@ -55,7 +55,8 @@ std::vector<float> run_case(const Case& t, int threads) {
     for (Index j = 0; j < t.n; ++j) {
       double sum = t.bias ? double(bias[std::size_t(j)]) : 0.0, scale = std::fabs(sum);
       for (Index q = 0; q < t.k; ++q) {
-        const double term = double(a[std::size_t(i * a_row + q * a_col)]) * double(b[std::size_t(q * b_row + j * b_col)]);
+        const double term =
+            double(a[std::size_t(i * a_row + q * a_col)]) * double(b[std::size_t(q * b_row + j * b_col)]);
         sum += term;
         scale += std::fabs(term);
       }

@@ -61,6 +61,24 @@ void pack_a_transposed(const Product& g, Index i0, Index mc, Index p0, Index kc,
   }
 }
 
+#if defined(__AVX512F__)
+// One panel of a transposed B (column j of the panel is src + j·stride, contiguous over the kc
+// steps) by a gather per 16 columns and step: faster than scalar copies, which cost a quarter
+// of the forward product's time at batch 128 (measured). w ≤ kNr columns, the rest zero.
+void gather_panel(const float* src, Index stride, Index kc, Index w, float* __restrict panel) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i offsets = _mm512_mullo_epi32(lane, _mm512_set1_epi32(int(stride)));
+  const __mmask16 m0 = w >= 16 ? __mmask16(0xffff) : __mmask16((1u << w) - 1);
+  const __mmask16 m1 = w >= 32 ? __mmask16(0xffff) : w > 16 ? __mmask16((1u << (w - 16)) - 1) : __mmask16(0);
+  const float* src1 = w > 16 ? src + 16 * stride : src;
+  const __m512 zero = _mm512_setzero_ps();
+  for (Index p = 0; p < kc; ++p) {
+    _mm512_store_ps(panel + p * kNr, _mm512_mask_i32gather_ps(zero, m0, offsets, src + p, 4));
+    _mm512_store_ps(panel + p * kNr + 16, m1 ? _mm512_mask_i32gather_ps(zero, m1, offsets, src1 + p, 4) : zero);
+  }
+}
+#endif
+
 // Packs B's rows [p0, p0 + kc) × columns [j0, j0 + nc) into panels of kNr columns: panel q holds
 // kc rows of kNr floats (columns past nc are zero), so the kernel reads it with aligned loads.
 void pack_b(const Product& g, Index p0, Index kc, Index j0, Index nc, float* __restrict dst) {
@@ -76,22 +94,9 @@ void pack_b(const Product& g, Index p0, Index kc, Index j0, Index nc, float* __r
       }
     } else {  // B transposed (Wᵀ in the forward product): columns of B are contiguous
 #if defined(__AVX512F__)
-      // A gather per 16 columns of a step (32-bit offsets: B no larger than 2²⁶ columns).
-      // Faster than scalar copies, which cost a quarter of the forward product's time at
-      // batch 128 (measured).
-      if (g.b_col < (Index(1) << 26)) {
-      const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                              _mm512_set1_epi32(int(g.b_col)));
-      const __mmask16 m0 = w >= 16 ? __mmask16(0xffff) : __mmask16((1u << w) - 1);
-      const __mmask16 m1 = w >= 32 ? __mmask16(0xffff) : w > 16 ? __mmask16((1u << (w - 16)) - 1) : __mmask16(0);
-      const float* src0 = g.b + (j0 + q) * g.b_col + p0;
-      const float* src1 = w > 16 ? src0 + 16 * g.b_col : src0;
-      for (Index p = 0; p < kc; ++p) {
-        _mm512_store_ps(panel + p * kNr, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, rows, src0 + p, 4));
-        _mm512_store_ps(panel + p * kNr + 16,
-                        m1 ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, rows, src1 + p, 4) : _mm512_setzero_ps());
-      }
-      continue;
+      if (g.b_col < (Index(1) << 26)) {  // 32-bit gather offsets
+        gather_panel(g.b + (j0 + q) * g.b_col + p0, g.b_col, kc, w, panel);
+        continue;
       }
 #endif
       for (Index j = 0; j < w; ++j) {
@@ -135,7 +140,8 @@ void block(const Product& g, Index r0, Index r1, Index c0, Index c1) {
           for (Index ir = 0; ir < mc; ir += kMr) {
             const Index mr = std::min<Index>(kMr, mc - ir);
             const float* a = KContig ? g.a + (ic + ir) * g.a_row + pc : ap + ir * kc;
-            kernels[std::size_t(mr - 1)](kc, a, lda, panel, g.c + (ic + ir) * g.ldc + jc + jr, g.ldc, nr, start, bias);
+            float* c = g.c + (ic + ir) * g.ldc + jc + jr;
+            kernels[std::size_t(mr - 1)](kc, a, lda, panel, c, g.ldc, nr, start, bias);
           }
         }
         if (last && g.epilogue) g.epilogue(g.epilogue_context, ic, mc, jc, nc);
@@ -174,7 +180,9 @@ void sgemm(const Product& g, int threads) {
   // packing and thinner blocks: with 1M multiply-adds per piece, one thread running all the
   // pieces of a 784-256-128-10 step at batch 128 was a quarter slower than one product (measured).
   const Index panels = (g.n + kNr - 1) / kNr, row_blocks = (g.m + kMr - 1) / kMr;
-  const Index wanted = threads > 1 ? std::max<Index>(threads, std::min<Index>(threads * kPiecesPerThread, Index(work / kMinPieceWork))) : 1;
+  const Index wanted =
+      threads > 1 ? std::max<Index>(threads, std::min<Index>(threads * kPiecesPerThread, Index(work / kMinPieceWork)))
+                  : 1;
   const Index col_pieces = std::min(panels, wanted);
   const Index row_pieces =
       std::max<Index>(1, std::min((wanted + col_pieces - 1) / col_pieces, g.m / kMinPieceRows));
