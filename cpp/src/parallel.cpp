@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef _OPENMP
@@ -53,6 +54,13 @@ void note_parallel_region() { g_regions.fetch_add(1, std::memory_order_relaxed);
 
 namespace {
 #ifdef _OPENMP
+// The calling thread's processor time in seconds.
+double thread_cpu_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
 // Spins (without a system call) until done() or for `duration`, whichever comes first.
 template <class Done>
 void spin_for(std::chrono::microseconds duration, const Done& done) {
@@ -85,6 +93,14 @@ void spin_for(std::chrono::microseconds duration, const Done& done) {
 //    leaving it descheduled when the next job comes, where a sleeping worker is woken at once.
 //    Spinning always made 2 threads ~10 % slower than 1 with a busy core at batch 128; never
 //    spinning lost a quarter of the idle speed-up at that batch.
+//  - when a job ran less than kMinSpeedup times faster than the caller alone would have (its
+//    processor time per piece times the pieces, plus kWakeSlack), a worker lost its core while
+//    holding a piece, or the threads share a core with other processes: for the next m_backoff
+//    the caller takes every piece itself, without waking the workers, then tries again. The
+//    pause starts at kMinBackoff and doubles with each failed try up to kMaxBackoff; a job that
+//    wins resets it. So on a busy machine two threads cost one failed try per pause at most,
+//    and on an idle one nothing. The pieces stay the same, so results do not depend on who ran
+//    them.
 class Pool {
  public:
   // Runs the job on the caller and up to `helpers` workers; false (nothing run) when another
@@ -92,6 +108,11 @@ class Pool {
   bool run(Index pieces, int helpers, void (*fn)(const void*, Index), const void* context) {
     std::unique_lock<std::mutex> busy(m_busy, std::try_to_lock);
     if (!busy.owns_lock()) return false;
+    const auto start = std::chrono::steady_clock::now();
+    if (start < m_alone_until) {  // the workers lost their cores lately: do not wait for them
+      for (Index i = 0; i < pieces; ++i) fn(context, i);
+      return true;
+    }
     std::uint32_t job;
     {
       const std::lock_guard<std::mutex> lock(m_mutex);
@@ -114,20 +135,35 @@ class Pool {
       m_ticket.store(std::uint64_t(job) << 32, std::memory_order_release);
     }
     m_wake.notify_all();
+    const double cpu_start = thread_cpu_seconds();
     Index mine = 0;
     for (Index i; (i = take(job, pieces)) >= 0; ++mine) fn(context, i);
+    const double cpu_mine = thread_cpu_seconds() - cpu_start;
     if (m_done.fetch_add(mine, std::memory_order_acq_rel) + mine != pieces) {
       const auto all_done = [&] { return m_done.load(std::memory_order_acquire) == pieces; };
       spin_for(kCallerSpin, all_done);
       std::unique_lock<std::mutex> lock(m_mutex);
       m_finished.wait(lock, all_done);
     }
+    // Did sharing win? The caller's processor time per piece, times the pieces, is what the job
+    // costs one thread; the wall time is what it took. When a worker lost its core (or the
+    // workers share one core with the caller) the ratio falls to 1 or below. kWakeSlack spares
+    // small jobs, whose split may lose to a worker's wake-up alone.
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double alone = cpu_mine / double(mine > 0 ? mine : 1) * double(pieces);
+    if (mine > 0 && wall > alone / kMinSpeedup + kWakeSlack) {
+      m_alone_until = std::chrono::steady_clock::now() + m_backoff;
+      m_backoff = std::min<std::chrono::steady_clock::duration>(m_backoff * 2, kMaxBackoff);
+      return true;
+    }
+    m_backoff = kMinBackoff;
     return true;
   }
 
  private:
   static constexpr std::chrono::microseconds kCallerSpin{30}, kWorkerSpin{50};
-  static constexpr std::chrono::milliseconds kQuietAfterPreempt{20};
+  static constexpr double kMinSpeedup = 1.2, kWakeSlack = 50e-6;
+  static constexpr std::chrono::milliseconds kQuietAfterPreempt{20}, kMinBackoff{10}, kMaxBackoff{640};
 
   // The next piece of job `job` (of `pieces`), or −1 when none is left or the job has ended.
   Index take(std::uint32_t job, Index pieces) {
@@ -181,6 +217,9 @@ class Pool {
   }
 
   std::mutex m_busy;   // held by the caller whose job is running
+  // Guarded by m_busy: until when callers take every piece themselves, and the next such pause.
+  std::chrono::steady_clock::time_point m_alone_until{};
+  std::chrono::steady_clock::duration m_backoff{kMinBackoff};
   std::mutex m_mutex;  // guards the job's fields, m_job and the worker list
   std::condition_variable m_wake, m_finished;
   std::vector<std::unique_ptr<std::thread>> m_threads;

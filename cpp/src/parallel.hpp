@@ -5,10 +5,13 @@
 // one: when the second core is taken by another process, every region waits for a descheduled
 // worker, and small networks ran 10 to 60 times slower on two threads than on one. So the engine
 // opens a parallel region only for work that pays for it, and nowhere else:
-//   - a matrix product of at least kParallelWork multiply-adds (product() in dense.hpp), cut into
-//     blocks of rows (or columns);
+//   - a matrix product of at least kParallelWork multiply-adds: the engine's float32 GEMM
+//     (gemm/sgemm.cpp) cut into panels of columns (and blocks of rows), Eigen's (float64, or a
+//     build without AVX2) through product() in dense.hpp, cut into blocks of rows or columns;
 //   - an optimizer step over a large parameter buffer (optimizer.cpp).
-// Both go through for_parts() below, which counts the region for parallel_regions().
+// All go through run_pieces() below (for_parts() wraps it), which counts the region for
+// parallel_regions(). The pool also judges every split by its speed-up and, when sharing did
+// not win (a worker lost its core), runs the next jobs on the caller alone for a while.
 //
 // A region is not an OpenMP team but a job for the engine's own worker threads (parallel.cpp),
 // because a team's closing barrier waits for every thread of the team, even one that the OS has
@@ -88,9 +91,10 @@ constexpr Index kMinPieceRows = 64;
 
 /// Runs run(context, i) for every i in [0, pieces), each once, spread over `threads` threads (the
 /// caller and threads − 1 workers) by an atomic counter, each call with the caller's
-/// floating-point mode, and returns when all have returned. Counts one parallel region. When
-/// the workers are busy with another caller's job, or inside an OpenMP parallel region, runs
-/// every piece on the calling thread and counts no region.
+/// floating-point mode, and returns when all have returned. Counts one parallel region, also
+/// while the pool runs jobs on their callers alone because its workers recently lost their
+/// cores (parallel.cpp). When the workers are busy with another caller's job, or inside an
+/// OpenMP parallel region, runs every piece on the calling thread and counts no region.
 void run_pieces(Index pieces, int threads, void (*run)(const void*, Index), const void* context);
 
 /// Runs body(begin, end) over [0, n): with threads ≤ 1 (or pieces ≤ 1) as one call on the calling

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+// The float32 product of sgemm.hpp: blocking, packing of B, the loops around the micro-kernels
+// (kernels.hpp) and the split into pieces for the engine's threads.
+#include "sgemm.hpp"
+
+#ifdef MLPCORE_SGEMM
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <utility>
+
+#include "../parallel.hpp"
+#include "kernels.hpp"
+
+namespace mlpcore::detail::gemm {
+
+namespace {
+
+// Block sizes. A packed KC × kNr panel of B (at most 32 KiB with AVX-512) stays in the 48 KiB L1
+// while the kernel walks down the MC rows of A; the KC × NC block of B (≤ 512 KiB) and the
+// MC × KC block of A (≤ 120 KiB) stay in the 2 MiB L2. Each is an upper bound: a dimension is
+// cut into equal blocks (equal k blocks avoid a thin last block that reloads all of C for a
+// few steps).
+constexpr Index kKc = 256, kMc = 120, kNc = 512;
+
+Index cut(Index extent, Index max_block, Index multiple) {
+  const Index blocks = (extent + max_block - 1) / max_block;
+  const Index size = (extent + blocks - 1) / blocks;
+  return (size + multiple - 1) / multiple * multiple;
+}
+
+// Each thread's packing buffers, allocated at its first product and kept: B's block (KC × NC)
+// followed by A's (MC × KC).
+float* packing_buffer() {
+  struct Buffer {
+    float* data = nullptr;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local Buffer buffer;
+  if (!buffer.data) {
+    buffer.data = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (kKc * kNc + kMc * kKc)));
+    if (!buffer.data) throw std::bad_alloc();
+  }
+  return buffer.data;
+}
+
+// Packs a transposed A's rows [i0, i0 + mc) × steps [p0, p0 + kc) into micro-panels of kMr rows:
+// panel r holds kc steps of kMr floats. Read in place, such an A (dL_dZᵀ, whose steps are
+// `out` floats apart) maps every step to the same few cache sets when `out` is a multiple of
+// 256 and ran at under half speed (measured, 784-1024-1024-10); packed, it streams.
+void pack_a_transposed(const Product& g, Index i0, Index mc, Index p0, Index kc, float* __restrict dst) {
+  for (Index r = 0; r < mc; r += kMr) {
+    const Index h = std::min<Index>(kMr, mc - r);
+    const float* src = g.a + p0 * g.a_col + i0 + r;
+    float* __restrict panel = dst + r * kc;
+    for (Index p = 0; p < kc; ++p, src += g.a_col)
+      for (Index i = 0; i < h; ++i) panel[p * kMr + i] = src[i];
+  }
+}
+
+#if defined(__AVX512F__)
+// One panel of a transposed B (column j of the panel is src + j·stride, contiguous over the kc
+// steps) by a gather per 16 columns and step: faster than scalar copies, which cost a quarter
+// of the forward product's time at batch 128 (measured). w ≤ kNr columns, the rest zero.
+void gather_panel(const float* src, Index stride, Index kc, Index w, float* __restrict panel) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i offsets = _mm512_mullo_epi32(lane, _mm512_set1_epi32(int(stride)));
+  const __mmask16 m0 = w >= 16 ? __mmask16(0xffff) : __mmask16((1u << w) - 1);
+  const __mmask16 m1 = w >= 32 ? __mmask16(0xffff) : w > 16 ? __mmask16((1u << (w - 16)) - 1) : __mmask16(0);
+  const float* src1 = w > 16 ? src + 16 * stride : src;
+  const __m512 zero = _mm512_setzero_ps();
+  for (Index p = 0; p < kc; ++p) {
+    _mm512_store_ps(panel + p * kNr, _mm512_mask_i32gather_ps(zero, m0, offsets, src + p, 4));
+    _mm512_store_ps(panel + p * kNr + 16, m1 ? _mm512_mask_i32gather_ps(zero, m1, offsets, src1 + p, 4) : zero);
+  }
+}
+#endif
+
+// Packs B's rows [p0, p0 + kc) × columns [j0, j0 + nc) into panels of kNr columns: panel q holds
+// kc rows of kNr floats (columns past nc are zero), so the kernel reads it with aligned loads.
+void pack_b(const Product& g, Index p0, Index kc, Index j0, Index nc, float* __restrict dst) {
+  for (Index q = 0; q < nc; q += kNr) {
+    const Index w = std::min<Index>(kNr, nc - q);
+    float* __restrict panel = dst + q * kc;
+    if (g.b_col == 1) {  // rows of B are contiguous: copy kNr floats per row
+      const float* src = g.b + p0 * g.b_row + j0 + q;
+      for (Index p = 0; p < kc; ++p, src += g.b_row) {
+        float* __restrict row = panel + p * kNr;
+        for (Index j = 0; j < w; ++j) row[j] = src[j];
+        for (Index j = w; j < kNr; ++j) row[j] = 0.0f;
+      }
+    } else {  // B transposed (Wᵀ in the forward product): columns of B are contiguous
+#if defined(__AVX512F__)
+      if (g.b_col < (Index(1) << 26)) {  // 32-bit gather offsets
+        gather_panel(g.b + (j0 + q) * g.b_col + p0, g.b_col, kc, w, panel);
+        continue;
+      }
+#endif
+      for (Index j = 0; j < w; ++j) {
+        const float* src = g.b + (j0 + q + j) * g.b_col + p0;
+        for (Index p = 0; p < kc; ++p) panel[p * kNr + j] = src[p];
+      }
+      for (Index p = 0; p < kc; ++p)
+        for (Index j = w; j < kNr; ++j) panel[p * kNr + j] = 0.0f;
+    }
+  }
+}
+
+template <bool KContig, int... M>
+constexpr auto kernel_table(std::integer_sequence<int, M...>) {
+  return std::array<void (*)(Index, const float*, Index, const float*, float*, Index, Index, Start, const float*),
+                    sizeof...(M)>{&kernel<M + 1, KContig>...};
+}
+
+// C's rows [r0, r1) × columns [c0, c1), every k: the loops of one piece.
+template <bool KContig>
+void block(const Product& g, Index r0, Index r1, Index c0, Index c1) {
+  static constexpr auto kernels = kernel_table<KContig>(std::make_integer_sequence<int, kMr>{});
+  float* bp = packing_buffer();
+  float* ap = bp + kKc * kNc;
+  const Index lda = KContig ? g.a_row : kMr;
+  const Index kc_max = cut(g.k, kKc, 4), nc_max = cut(c1 - c0, kNc, kNr), mc_max = cut(r1 - r0, kMc, kMr);
+  for (Index jc = c0; jc < c1; jc += nc_max) {
+    const Index nc = std::min(nc_max, c1 - jc);
+    for (Index pc = 0; pc < g.k; pc += kc_max) {
+      const Index kc = std::min(kc_max, g.k - pc);
+      pack_b(g, pc, kc, jc, nc, bp);
+      const Start start = pc > 0 ? Start::Load : g.bias ? Start::Bias : Start::Zero;
+      const bool last = pc + kc >= g.k;
+      for (Index ic = r0; ic < r1; ic += mc_max) {
+        const Index mc = std::min(mc_max, r1 - ic);
+        if (!KContig) pack_a_transposed(g, ic, mc, pc, kc, ap);
+        for (Index jr = 0; jr < nc; jr += kNr) {
+          const float* panel = bp + jr * kc;
+          const float* bias = g.bias ? g.bias + jc + jr : nullptr;
+          const Index nr = std::min<Index>(kNr, nc - jr);
+          for (Index ir = 0; ir < mc; ir += kMr) {
+            const Index mr = std::min<Index>(kMr, mc - ir);
+            const float* a = KContig ? g.a + (ic + ir) * g.a_row + pc : ap + ir * kc;
+            float* c = g.c + (ic + ir) * g.ldc + jc + jr;
+            kernels[std::size_t(mr - 1)](kc, a, lda, panel, c, g.ldc, nr, start, bias);
+          }
+        }
+        if (last && g.epilogue) g.epilogue(g.epilogue_context, ic, mc, jc, nc);
+      }
+    }
+  }
+}
+
+void run_block(const Product& g, Index r0, Index r1, Index c0, Index c1) {
+  if (g.a_col == 1)
+    block<true>(g, r0, r1, c0, c1);
+  else
+    block<false>(g, r0, r1, c0, c1);
+}
+
+// C = bias (or 0) when k = 0: no kernel runs.
+void fill_empty(const Product& g) {
+  for (Index i = 0; i < g.m; ++i)
+    for (Index j = 0; j < g.n; ++j) g.c[i * g.ldc + j] = g.bias ? g.bias[j] : 0.0f;
+  if (g.epilogue) g.epilogue(g.epilogue_context, 0, g.m, 0, g.n);
+}
+
+}  // namespace
+
+void sgemm(const Product& g, int threads) {
+  if (g.a_row != 1 && g.a_col != 1) throw std::invalid_argument("sgemm: A needs a unit stride");
+  if (g.b_row != 1 && g.b_col != 1) throw std::invalid_argument("sgemm: B needs a unit stride");
+  if (g.m <= 0 || g.n <= 0) return;
+  if (g.k <= 0) return fill_empty(g);
+  const double work = double(g.m) * double(g.n) * double(g.k);
+  if (threads > 1 && work < kParallelWork) threads = 1;
+  // Pieces: whole panels of columns first (each piece packs only its own columns of B), then
+  // blocks of rows when the panels are too few (each packs its columns of B again);
+  // kPiecesPerThread per thread, none under kMinPieceWork multiply-adds or kMinPieceRows rows.
+  // Smaller pieces bound better what a worker that loses its core holds back, but cost more
+  // packing and thinner blocks: with 1M multiply-adds per piece, one thread running all the
+  // pieces of a 784-256-128-10 step at batch 128 was a quarter slower than one product (measured).
+  const Index panels = (g.n + kNr - 1) / kNr, row_blocks = (g.m + kMr - 1) / kMr;
+  const Index wanted =
+      threads > 1 ? std::max<Index>(threads, std::min<Index>(threads * kPiecesPerThread, Index(work / kMinPieceWork)))
+                  : 1;
+  const Index col_pieces = std::min(panels, wanted);
+  const Index row_pieces =
+      std::max<Index>(1, std::min((wanted + col_pieces - 1) / col_pieces, g.m / kMinPieceRows));
+  if (threads <= 1 || col_pieces * row_pieces <= 1) return run_block(g, 0, g.m, 0, g.n);
+  struct Job {
+    const Product& g;
+    Index panels, row_blocks, col_pieces, row_pieces;
+  } job{g, panels, row_blocks, col_pieces, row_pieces};
+  run_pieces(col_pieces * row_pieces, threads, [](const void* context, Index i) {
+    const Job& j = *static_cast<const Job*>(context);
+    const Index cp = i % j.col_pieces, rp = i / j.col_pieces;
+    const Index c0 = std::min(j.g.n, j.panels * cp / j.col_pieces * kNr);
+    const Index c1 = std::min(j.g.n, j.panels * (cp + 1) / j.col_pieces * kNr);
+    const Index r0 = std::min(j.g.m, j.row_blocks * rp / j.row_pieces * kMr);
+    const Index r1 = std::min(j.g.m, j.row_blocks * (rp + 1) / j.row_pieces * kMr);
+    if (r0 < r1 && c0 < c1) run_block(j.g, r0, r1, c0, c1);
+  }, &job);
+}
+
+}  // namespace mlpcore::detail::gemm
+#endif
