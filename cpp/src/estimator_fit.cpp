@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // scikit-learn's stochastic fit loop (BaseMultilayerPerceptron._fit_stochastic) in the engine:
 // the whole fit runs here, so small data sets no longer pay Python's per-epoch work.
+// fit_estimator is longer than the usual function: it follows _fit_stochastic and
+// _update_no_improvement_count line by line, and splitting it would scatter that correspondence.
 #include "mlpcore/estimator_fit.hpp"
 
 #include <algorithm>
