@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // scikit-learn's stochastic fit loop (BaseMultilayerPerceptron._fit_stochastic) in the engine:
 // the whole fit runs here, so small data sets no longer pay Python's per-epoch work.
+// fit_estimator is longer than the usual function: it follows _fit_stochastic and
+// _update_no_improvement_count line by line, and splitting it would scatter that correspondence.
 #include "mlpcore/estimator_fit.hpp"
 
 #include <algorithm>
@@ -184,8 +186,17 @@ EstimatorFitResult fit_estimator(BasicMlp<S>& net, Optimizer<S>& opt, const Matr
   eo.batch_size = o.batch_size;
   eo.check_finite = false;
   validate_epoch<S>(net, X, targets, weights, loss, eo);
-  if (!(o.grad_factor > 0) || !(o.data_factor > 0))
-    throw std::invalid_argument("grad_factor and data_factor must be > 0");
+  auto require = [](bool ok, const std::string& what, double value) {
+    if (!ok) throw std::invalid_argument(what + ", got " + std::to_string(value));
+  };
+  require(o.max_iter >= 0, "max_iter must be >= 0", double(o.max_iter));
+  require(o.tol >= 0 && std::isfinite(o.tol), "tol must be finite and >= 0", o.tol);
+  require(o.n_iter_no_change >= 0, "n_iter_no_change must be >= 0", o.n_iter_no_change);
+  require(o.power_t >= 0 && std::isfinite(o.power_t), "power_t must be finite and >= 0", o.power_t);
+  require(o.lr_init > 0 && std::isfinite(o.lr_init), "lr_init must be finite and > 0", o.lr_init);
+  require(st.lr >= 0 && std::isfinite(st.lr), "the learning rate must be finite and >= 0", st.lr);
+  require(o.grad_factor > 0 && std::isfinite(o.grad_factor), "grad_factor must be finite and > 0", o.grad_factor);
+  require(o.data_factor > 0 && std::isfinite(o.data_factor), "data_factor must be finite and > 0", o.data_factor);
   if (o.early_stopping && (!val || val->rows < 1 || !val->X || (!val->labels && !val->y)))
     throw std::invalid_argument("early stopping needs a validation set");
   if (best_params.size() != net.n_params())

@@ -136,6 +136,11 @@ TEST_CASE(stopping_rule_and_divergence) {
   CHECK_THROWS(fit_estimator<double>(net, opt, d.X, d.targets(), nullptr, Loss::Mse, o, nullptr, rng,
                                      VectorMap<double>(short_best.data(), 3), st),
                std::invalid_argument);
+  o.tol = -1;
+  CHECK_THROWS(fit_estimator<double>(net, opt, d.X, d.targets(), nullptr, Loss::Mse, o, nullptr, rng,
+                                     VectorMap<double>(best.data(), best.size()), st),
+               std::invalid_argument);
+  o.tol = 0;
   o.early_stopping = true;  // without a validation set
   CHECK_THROWS(fit_estimator<double>(net, opt, d.X, d.targets(), nullptr, Loss::Mse, o, nullptr, rng,
                                      VectorMap<double>(best.data(), best.size()), st),

@@ -68,12 +68,19 @@ py::tuple fit(PyMlp<S>& self, const py::array& X_array, const py::array& y, cons
 
   std::unique_ptr<py::error_already_set> pending;  // created only with the GIL held
   const py::object no_callable = py::none();
-  const auto stop = python_should_stop(no_callable, pending);
+  const auto check_signals = python_should_stop(no_callable, pending);
+  // An error (Ctrl-C) raised while a verbose line prints also ends the fit, at the next poll.
+  const std::function<bool()> stop = [&]() { return pending != nullptr || check_signals(); };
   std::function<void(const std::string&)> say;
   if (!log.is_none())  // verbose only: takes the GIL for each line
-    say = [&log](const std::string& line) {
+    say = [&log, &pending](const std::string& line) {
       py::gil_scoped_acquire gil;
-      log(line);
+      if (pending) return;
+      try {
+        log(line);
+      } catch (py::error_already_set& e) {
+        pending = std::make_unique<py::error_already_set>(std::move(e));
+      }
     };
   EstimatorFitResult r;
   {
