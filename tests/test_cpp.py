@@ -16,7 +16,8 @@ from cmake_support import CppBuild, run, tail
 # Every CTest test the plain build registers: the C++ tests, and a short run of the model-file
 # fuzz driver (cpp/tests/fuzz; the long campaign and the libFuzzer build are documented there).
 CPP_TESTS = ("test_gradients", "test_optimizer", "test_model_io", "test_no_alloc", "test_predict", "test_perceptron",
-             "test_threads", "test_estimator_fit", "test_bf16")
+             "test_threads", "test_estimator_fit", "test_bf16", "test_sgemm", "test_dense", "test_sgemm_avx2",
+             "test_sgemm_avx512")
 CTESTS = CPP_TESTS + ("fuzz_model_io_short",)
 
 

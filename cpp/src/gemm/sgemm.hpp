@@ -52,11 +52,10 @@ struct Product {
   const void* epilogue_context = nullptr;
 };
 
-#ifdef MLPCORE_SGEMM
 /// Computes p on up to `threads` threads (one when the product is too small to pay for more:
 /// under kParallelWork multiply-adds, parallel.hpp). Throws std::invalid_argument when neither
-/// stride of A or of B is 1.
+/// stride of A or of B is 1. Defined only where kEnabled (declared always, so that code behind
+/// `if constexpr (kEnabled)` compiles everywhere).
 void sgemm(const Product& p, int threads);
-#endif
 
 }  // namespace mlpcore::detail::gemm
