@@ -3,8 +3,8 @@ or AVX512-BF16), against float64 references, on both engines, the refusal where 
 and training accuracy against float32.
 
 Tolerances. bf16 keeps 8 significant bits, so rounding an operand to nearest changes it by a
-relative u ≤ 2⁻⁸, and a product of two rounded operands by ≤ 2u + u² ≈ 2·2⁻⁸. Summing K products in
-float32 adds at most K·2⁻²⁴ relative to Σ|a·b|. So one product's entry is within
+relative u ≤ 2⁻⁸, and a product of two rounded operands by ≤ 2u + u² ≈ 2·2⁻⁸. Summing K
+products in float32 adds at most K·2⁻²⁴ relative to Σ|a·b|. So one product's entry is within
 (2·2⁻⁸ + K·2⁻²⁴)·Σ_k|a_ik·b_kj| of the exact value (the bound below, elementwise), and within
 K·2⁻²⁴·Σ|a·b| of the exact product of the *rounded* operands. A gradient of a net of L layers goes
 through at most 2L products (forward, then back), each adding a relative error ≤ 2·2⁻⁸ to first
@@ -72,7 +72,8 @@ def test_forward_matches_float64(engine, rows, n_in, n_out):
     exact = X64 @ W.T + b
     mag = np.abs(X64) @ np.abs(W).T
     # The bias is added in float32 after the product: one more rounding of the sum.
-    assert np.all(np.abs(Z - exact) <= (2 * U + n_in * 2.0 ** -24) * mag + 2.0 ** -23 * (np.abs(exact) + np.abs(b)))
+    bias_rounding = 2.0 ** -23 * (np.abs(exact) + np.abs(b))
+    assert np.all(np.abs(Z - exact) <= (2 * U + n_in * 2.0 ** -24) * mag + bias_rounding)
     rounded = to_bf16(X) @ to_bf16(W).T + b
     assert np.all(np.abs(Z - rounded) <= n_in * 2.0 ** -24 * mag + 2.0 ** -23 * (np.abs(rounded) + np.abs(b)))
     if n_in > 1:  # the operands really were rounded: float32 products would sit ~2⁻²⁴ from exact
@@ -83,7 +84,8 @@ def param_slices(net):
     """Each layer's W and b in the flat buffer (W: dense_out × in, then b)."""
     start = 0
     for i, (n_in, units) in enumerate(zip(net.sizes[:-1], net.sizes[1:])):
-        rows = units * (net.maxout_pieces if i < len(net.activations) and net.activations[i] == "maxout" else 1)
+        maxout = i < len(net.activations) and net.activations[i] == "maxout"
+        rows = units * (net.maxout_pieces if maxout else 1)
         yield slice(start, start + rows * n_in)
         yield slice(start + rows * n_in, start + rows * n_in + rows)
         start += rows * (n_in + 1)

@@ -86,7 +86,8 @@ class ModelConfig:
     init_scale: float = _of(MLP, "init_scale", "float", doc="std of init='random'")
     seed: int = _of(MLP, "seed", "int", doc="weight initialisation seed")
     precision: str = _of(MLP, "precision", "str", choices=PRECISIONS,
-                         doc="matrix products in float32, or bf16 with float32 accumulation (AMX/AVX512-BF16)")
+                         doc="matrix products in float32, or bf16 with float32 accumulation "
+                             "(AMX/AVX512-BF16)")
 
 
 @dataclass(frozen=True)

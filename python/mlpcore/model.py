@@ -202,8 +202,8 @@ class MLP:
         acts = self.activations
         act = acts[0] if acts and all(a == acts[0] for a in acts) else acts
         prec = f", precision={self.precision!r}" if self.precision != "float32" else ""
-        return (f"MLP({self.sizes}, activation={act!r}, output={self.output!r}, dtype='{self._dtype.name}'{prec}, "
-                f"n_params={self.n_params})")
+        return (f"MLP({self.sizes}, activation={act!r}, output={self.output!r}, "
+                f"dtype='{self._dtype.name}'{prec}, n_params={self.n_params})")
 
     # -- parameters --------------------------------------------------------------------------------
     @property
