@@ -14,6 +14,7 @@ first-order argument misses: a unit whose pre-activation lies within the roundin
 kink may fall on the other side, switching its derivative between 0 and 1 (or its winning piece);
 for them the bound is doubled.
 """
+import json
 import pickle
 import subprocess
 import sys
@@ -222,3 +223,22 @@ def test_digits_accuracy_within_half_a_point_of_float32():
     acc = accuracy_pair(X, y, [64, 128, 10], epochs=40, batch=32)
     assert acc["float32"] > 94
     assert abs(acc["bf16"] - acc["float32"]) <= 0.5, acc
+
+
+def test_bench_measures_bf16_engines(tmp_path):
+    pytest.importorskip("torch")
+    from mlpcore import cli
+
+    path = tmp_path / "bench.json"
+    code = cli.main(["bench", "--smoke", "--bf16", "--sections", "train", "accuracy", "--threads", "1",
+                     "--json", str(path)])
+    assert code == 0
+    report = json.loads(path.read_text())
+    assert {"mlpcore-bf16", "torch-autocast"} <= set(report["engines"]["measured"])
+    for section in ("train", "accuracy"):
+        rows = {(r["engine"], r["net"]): r for r in report[section]}
+        for (engine, net), r in rows.items():
+            if engine == "mlpcore-bf16":  # same epochs, same seed: the accuracy of float32 within noise
+                fp32 = rows[("mlpcore", net)]["test_accuracy"]["median"]
+                assert abs(r["test_accuracy"]["median"] - fp32) <= 0.05
+        assert any(engine == "torch-autocast" for engine, _ in rows)
