@@ -50,14 +50,15 @@ def main(argv=None) -> int:
     if info["bf16"] is None:
         sys.exit(f"no bf16 engine here: {mlpcore.model._core.bf16_unavailable_reason()}")
     engines = Engines(torch, None, wanted=set(ENGINES))
-    print(f"mlpcore {mlpcore.__version__} (bf16 engine: {info['bf16']}), torch {torch.__version__}, 1 thread; "
-          f"{args.rows} rows x {args.epochs} epoch(s), {args.rounds} rounds")
+    print(f"mlpcore {mlpcore.__version__} (bf16 engine: {info['bf16']}), torch {torch.__version__}, "
+          f"1 thread; {args.rows} rows x {args.epochs} epoch(s), {args.rounds} rounds")
     out = {"bf16_engine": info["bf16"], "rows": args.rows, "epochs": args.epochs, "speed": [], "accuracy": []}
     dataset = data.teacher_data(args.rows, 2048, 784, 10, seed=0)
     for sizes, batch in NETS:
         label = f"{'-'.join(map(str, sizes))} b{batch}"
-        for name in ENGINES:  # warm-up: first-call costs stay out
-            engines.fit(name, sizes, (dataset[0][:4 * batch], dataset[1][:4 * batch], *dataset[2:]), batch, 1, 0)
+        warm = (dataset[0][:4 * batch], dataset[1][:4 * batch], *dataset[2:])
+        for name in ENGINES:  # first-call costs stay out
+            engines.fit(name, sizes, warm, batch, 1, 0)
         seconds = {name: [] for name in ENGINES}
         for r in range(args.rounds):
             for name in ENGINES:
@@ -82,8 +83,8 @@ def main(argv=None) -> int:
               "mnist-shaped": data.teacher_data(16384, 4096, 784, 10, seed=1)}
     for name, sizes, batch, epochs in ACCURACY:
         acc = {e: 100 * engines.fit(e, sizes, splits[name], batch, epochs, 0)[1] for e in ENGINES}
-        out["accuracy"].append({"data": name, "net": "-".join(map(str, sizes)), "epochs": epochs, "accuracy": acc,
-                                "bf16_minus_fp32": acc["mlpcore-bf16"] - acc["mlpcore"]})
+        out["accuracy"].append({"data": name, "net": "-".join(map(str, sizes)), "epochs": epochs,
+                                "accuracy": acc, "bf16_minus_fp32": acc["mlpcore-bf16"] - acc["mlpcore"]})
         print(f"  {name:13}{'-'.join(map(str, sizes)):>18} {epochs:>3} ep  " +
               "  ".join(f"{e} {a:.2f}" for e, a in acc.items()) +
               f"  (bf16 - fp32: {acc['mlpcore-bf16'] - acc['mlpcore']:+.2f})")

@@ -3,8 +3,8 @@ or AVX512-BF16), against float64 references, on both engines, the refusal where 
 and training accuracy against float32.
 
 Tolerances. bf16 keeps 8 significant bits, so rounding an operand to nearest changes it by a
-relative u ≤ 2⁻⁸, and a product of two rounded operands by ≤ 2u + u² ≈ 2·2⁻⁸. Summing K products in
-float32 adds at most K·2⁻²⁴ relative to Σ|a·b|. So one product's entry is within
+relative u ≤ 2⁻⁸, and a product of two rounded operands by ≤ 2u + u² ≈ 2·2⁻⁸. Summing K
+products in float32 adds at most K·2⁻²⁴ relative to Σ|a·b|. So one product's entry is within
 (2·2⁻⁸ + K·2⁻²⁴)·Σ_k|a_ik·b_kj| of the exact value (the bound below, elementwise), and within
 K·2⁻²⁴·Σ|a·b| of the exact product of the *rounded* operands. A gradient of a net of L layers goes
 through at most 2L products (forward, then back), each adding a relative error ≤ 2·2⁻⁸ to first
@@ -14,6 +14,7 @@ first-order argument misses: a unit whose pre-activation lies within the roundin
 kink may fall on the other side, switching its derivative between 0 and 1 (or its winning piece);
 for them the bound is doubled.
 """
+import json
 import pickle
 import subprocess
 import sys
@@ -72,7 +73,8 @@ def test_forward_matches_float64(engine, rows, n_in, n_out):
     exact = X64 @ W.T + b
     mag = np.abs(X64) @ np.abs(W).T
     # The bias is added in float32 after the product: one more rounding of the sum.
-    assert np.all(np.abs(Z - exact) <= (2 * U + n_in * 2.0 ** -24) * mag + 2.0 ** -23 * (np.abs(exact) + np.abs(b)))
+    bias_rounding = 2.0 ** -23 * (np.abs(exact) + np.abs(b))
+    assert np.all(np.abs(Z - exact) <= (2 * U + n_in * 2.0 ** -24) * mag + bias_rounding)
     rounded = to_bf16(X) @ to_bf16(W).T + b
     assert np.all(np.abs(Z - rounded) <= n_in * 2.0 ** -24 * mag + 2.0 ** -23 * (np.abs(rounded) + np.abs(b)))
     if n_in > 1:  # the operands really were rounded: float32 products would sit ~2⁻²⁴ from exact
@@ -83,7 +85,8 @@ def param_slices(net):
     """Each layer's W and b in the flat buffer (W: dense_out × in, then b)."""
     start = 0
     for i, (n_in, units) in enumerate(zip(net.sizes[:-1], net.sizes[1:])):
-        rows = units * (net.maxout_pieces if i < len(net.activations) and net.activations[i] == "maxout" else 1)
+        maxout = i < len(net.activations) and net.activations[i] == "maxout"
+        rows = units * (net.maxout_pieces if maxout else 1)
         yield slice(start, start + rows * n_in)
         yield slice(start + rows * n_in, start + rows * n_in + rows)
         start += rows * (n_in + 1)
@@ -220,3 +223,22 @@ def test_digits_accuracy_within_half_a_point_of_float32():
     acc = accuracy_pair(X, y, [64, 128, 10], epochs=40, batch=32)
     assert acc["float32"] > 94
     assert abs(acc["bf16"] - acc["float32"]) <= 0.5, acc
+
+
+def test_bench_measures_bf16_engines(tmp_path):
+    pytest.importorskip("torch")
+    from mlpcore import cli
+
+    path = tmp_path / "bench.json"
+    code = cli.main(["bench", "--smoke", "--bf16", "--sections", "train", "accuracy", "--threads", "1",
+                     "--json", str(path)])
+    assert code == 0
+    report = json.loads(path.read_text())
+    assert {"mlpcore-bf16", "torch-autocast"} <= set(report["engines"]["measured"])
+    for section in ("train", "accuracy"):
+        rows = {(r["engine"], r["net"]): r for r in report[section]}
+        for (engine, net), r in rows.items():
+            if engine == "mlpcore-bf16":  # same epochs, same seed: the accuracy of float32 within noise
+                fp32 = rows[("mlpcore", net)]["test_accuracy"]["median"]
+                assert abs(r["test_accuracy"]["median"] - fp32) <= 0.05
+        assert any(engine == "torch-autocast" for engine, _ in rows)

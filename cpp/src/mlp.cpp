@@ -333,7 +333,8 @@ void BasicMlp<S>::backward_rows(const S* X, Index n, Workspace<S>& ws,
                          MatrixMap<S>(ws.delta[l - 1].data(), n, m_layout.rows[l - 1]));
     } else {
       // dL_dZ_{l−1} = (dL_dZ_l·W_l) ⊙ f'(A_{l−1})
-      bf16::layer_input_grad<S>(m_precision, dL_dZ, n, rows, W, cols, ws.delta[l - 1].data(), ws.act[l - 1].data(), a, ap);
+      bf16::layer_input_grad<S>(m_precision, dL_dZ, n, rows, W, cols, ws.delta[l - 1].data(),
+                                ws.act[l - 1].data(), a, ap);
     }
   }
 }

@@ -6,8 +6,8 @@
 // nearest changes an operand by a relative ≤ u = 2⁻⁸ (half an ulp of 2⁻⁷), and a product of two
 // rounded operands by ≤ 2u + u² ≈ 2·2⁻⁸. The float32 sum of K such products adds ≤ K·2⁻²⁴
 // relative to Σ|a·b| (a sequential bound; blocked sums are tighter). Against the exact product
-// of the unrounded operands: |C − AB| ≤ (2·2⁻⁸ + K·2⁻²⁴)·Σ_k|a_ik·b_kj|. Against the product of the *rounded*
-// operands the rounding term vanishes, which checks the packing exactly.
+// of the unrounded operands: |C − AB| ≤ (2·2⁻⁸ + K·2⁻²⁴)·Σ_k|a_ik·b_kj|. Against the product of
+// the *rounded* operands the rounding term vanishes, which checks the packing exactly.
 #include <cmath>
 #include <random>
 #include <string>
@@ -59,12 +59,15 @@ void check_shape(Bf16Engine e, bf16::Index M, bf16::Index N, bf16::Index K, bool
       }
       const double c = C[static_cast<std::size_t>(i * ldc + j)];
       worst_rounded = std::max(worst_rounded, std::abs(c - rounded) / (K * std::ldexp(1.0, -24) * mag + 1e-30));
-      worst_exact = std::max(worst_exact, std::abs(c - exact) / ((2 * std::ldexp(1.0, -8) + K * std::ldexp(1.0, -24)) * mag + 1e-30));
+      const double exact_bound = (2 * std::ldexp(1.0, -8) + K * std::ldexp(1.0, -24)) * mag;
+      worst_exact = std::max(worst_exact, std::abs(c - exact) / (exact_bound + 1e-30));
     }
   const std::string where = std::string(to_string(e)) + " M=" + std::to_string(M) + " N=" + std::to_string(N) +
                             " K=" + std::to_string(K) + " ta=" + std::to_string(ta) + " tb=" + std::to_string(tb);
-  if (!(worst_rounded <= 1.0)) FAIL_CHECK(where + ": off the rounded-operand product by " + std::to_string(worst_rounded) + " bounds");
-  if (!(worst_exact <= 1.0)) FAIL_CHECK(where + ": off the exact product by " + std::to_string(worst_exact) + " bounds");
+  if (!(worst_rounded <= 1.0))
+    FAIL_CHECK(where + ": off the rounded-operand product by " + std::to_string(worst_rounded) + " bounds");
+  if (!(worst_exact <= 1.0))
+    FAIL_CHECK(where + ": off the exact product by " + std::to_string(worst_exact) + " bounds");
   for (bf16::Index i = 0; i < M; ++i)  // the padding between rows of C is untouched
     for (bf16::Index j = N; j < ldc; ++j)
       if (C[static_cast<std::size_t>(i * ldc + j)] != 7.0f) FAIL_CHECK(where + ": wrote past N");
@@ -99,8 +102,8 @@ TEST_CASE(gemm_large_k_and_1023_rows) {
 TEST_CASE(packing_rounds_to_nearest_even) {
   // 1 + 2⁻⁸ lies halfway between bf16 neighbours 1 and 1 + 2⁻⁷: ties go to the even one (1);
   // 1 + 3·2⁻⁸ is halfway between 1 + 2⁻⁷ and 1 + 2⁻⁶: to 1 + 2⁻⁶. A hair above a tie rounds up.
-  const float xs[] = {1.0f + std::ldexp(1.0f, -8), 1.0f + 3 * std::ldexp(1.0f, -8),
-                      1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20), -2.5f, 1.0f + std::ldexp(1.0f, -8) - std::ldexp(1.0f, -20)};
+  const float h = std::ldexp(1.0f, -8), tiny = std::ldexp(1.0f, -20);
+  const float xs[] = {1.0f + h, 1.0f + 3 * h, 1.0f + h + tiny, -2.5f, 1.0f + h - tiny};
   const float want[] = {1.0f, 1.0f + std::ldexp(1.0f, -6), 1.0f + std::ldexp(1.0f, -7), -2.5f, 1.0f};
   for (Bf16Engine e : engines())
     for (int i = 0; i < 5; ++i) {

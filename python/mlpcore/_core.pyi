@@ -345,4 +345,5 @@ def parallel_regions() -> int:
 def bf16_unavailable_reason() -> str:
     """Why precision "bf16" cannot run here (what the CPU or engine lacks), or ""."""
 def _bf16_limit(engine: str) -> None:
-    """Test-only: cap the bf16 engine ("none", "avx512_bf16", "amx" = no cap) as if the CPU lacked the rest."""
+    """Test-only: cap the bf16 engine ("none", "avx512_bf16", "amx" = no cap) as if the CPU lacked
+    the faster ones."""

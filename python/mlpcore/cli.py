@@ -326,7 +326,8 @@ def cmd_bench(args) -> int:
 # -- arguments ------------------------------------------------------------------------------------------------
 ALIASES = {"training.epochs": ["--epochs"], "training.batch_size": ["--batch-size"], "optimizer.lr": ["--lr"],
            "model.hidden": ["--hidden"], "model.activation": ["--activation"], "data.source": ["--data"], "data.target": ["--target"], "data.stream": ["--stream"],
-           "output.dir": ["--out"], "model.init": ["--init"], "model.precision": ["--precision"], "optimizer.name": ["--optimizer"]}
+           "output.dir": ["--out"], "model.init": ["--init"], "optimizer.name": ["--optimizer"],
+           "model.precision": ["--precision"]}
 
 
 def _add_config_flags(p, sections):

@@ -88,7 +88,8 @@ class ModelConfig:
     dropout: float = _of(MLP, "dropout", "floats", doc="dropout probability in training: one value for every "
                                                        "hidden layer, or a list with one per hidden layer")
     precision: str = _of(MLP, "precision", "str", choices=PRECISIONS,
-                         doc="matrix products in float32, or bf16 with float32 accumulation (AMX/AVX512-BF16)")
+                         doc="matrix products in float32, or bf16 with float32 accumulation "
+                             "(AMX/AVX512-BF16)")
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ unsigned long long xcr0() {
   return (static_cast<unsigned long long>(edx) << 32) | eax;
 }
 
+#ifdef __AVX512F__
 bool request_amx_permission() {
 #ifdef __linux__
   constexpr long kArchReqXcompPerm = 0x1023;  // asm/prctl.h
@@ -43,6 +44,7 @@ bool request_amx_permission() {
   return false;
 #endif
 }
+#endif
 #endif
 
 Support probe() {

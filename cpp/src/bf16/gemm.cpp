@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
-// bf16 GEMM kernels. Only the functions marked with a target attribute use AVX-512/AMX
-// instructions, so this file can sit in every engine build; cpu.cpp decides at run time whether
-// they may be called. No inline library code is instantiated under those targets, so nothing
-// compiled for AMX can be picked by the linker for a caller on an older CPU.
+// bf16 GEMM kernels. They exist in builds for AVX-512 (the portable avx512 engine, or a native
+// build on an AVX-512 host); the instructions beyond the build's own (AVX512-BF16, AMX) come from
+// function target attributes, and cpu.cpp decides at run time whether the CPU runs them. No inline
+// library code is instantiated under those targets, so nothing compiled for AMX can be picked by
+// the linker for a caller on an older CPU. Builds for older instruction sets (the portable
+// baseline and AVX2 engines) carry none of this code: there gemm() only refuses.
 //
 // Why packing: tdpbf16ps multiplies a 16×32 bf16 tile of A by a 16×(16 pairs) tile of B into a
 // 16×16 float32 tile of C; both operands must be bf16, B in k-pairs. Converting (vcvtne2ps2bf16,
 // round to nearest even) and reordering once per product costs O(MK + KN), the product O(MKN).
 #include "gemm.hpp"
 
+#if defined(__AVX512F__)
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>
@@ -21,6 +25,7 @@
 #define MLPCORE_AMX_TARGET "avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16"
 
 namespace mlpcore::bf16 {
+#if defined(__AVX512F__)
 namespace {
 
 constexpr Index kTile = 512;  // bf16 values in one 16 × 32 tile (1 KiB)
@@ -226,12 +231,16 @@ __attribute__((target(MLPCORE_BF16_TARGET))) void avx512_kernel(const std::uint1
 }
 
 }  // namespace
+#endif
 
 void gemm(Bf16Engine engine, View a, View b, Index M, Index N, Index K, float* C, Index ldc) {
   if (engine == Bf16Engine::None || static_cast<int>(engine) > static_cast<int>(bf16_engine()))
     throw std::runtime_error(bf16_engine() == Bf16Engine::None
                                  ? bf16_unavailable_reason()
                                  : std::string("bf16 engine '") + to_string(engine) + "' is not available here");
+#if !defined(__AVX512F__)
+  (void)a, (void)b, (void)M, (void)N, (void)K, (void)C, (void)ldc;  // unreachable: bf16_engine() is None
+#else
   const Index Mp = round_up(M, 32), Np = round_up(N, 32), KB = round_up(K, 32) / 32;
   std::uint16_t* Ap = Buffers::aligned(t_buffers.a, Mp * KB * kTile / 16);
   std::uint16_t* Bp = Buffers::aligned(t_buffers.b, Np * KB * kTile / 16);
@@ -241,6 +250,7 @@ void gemm(Bf16Engine engine, View a, View b, Index M, Index N, Index K, float* C
     amx_kernel(Ap, Bp, M, N, Mp, Np, KB, C, ldc);
   else
     avx512_kernel(Ap, Bp, M, N, Mp, Np, KB, C, ldc);
+#endif
 }
 
 float round_to_bf16(float x) {

@@ -32,7 +32,8 @@ DESCRIPTION = ("Benchmark mlpcore against PyTorch eager and scikit-learn: traini
                "epochs, one-step and prediction latency, and test accuracy after the same epochs.")
 SECTIONS = ("train", "step", "predict", "accuracy")
 EXTRA_SECTIONS = ("overhead",)  # on request only
-ENGINE_CHOICES = ("mlpcore", "torch", "torch-loop", "torch-dataloader", "sklearn", "mlpcore-bf16", "torch-autocast")
+ENGINE_CHOICES = ("mlpcore", "torch", "torch-loop", "torch-dataloader", "sklearn", "mlpcore-bf16",
+                  "torch-autocast")
 
 
 def _net(text):
@@ -67,8 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--engines", nargs="+", choices=ENGINE_CHOICES, metavar="NAME",
                         help=f"only these engines ({', '.join(ENGINE_CHOICES)}; mlpcore always runs)")
     parser.add_argument("--bf16", action="store_true",
-                        help="also measure mixed precision: mlpcore-bf16 (MLP(precision='bf16')) and torch-autocast "
-                        "(torch.autocast('cpu', dtype=torch.bfloat16)) in the training and accuracy sections")
+                        help="also measure mixed precision: mlpcore-bf16 (MLP(precision='bf16')) and "
+                        "torch-autocast (torch.autocast('cpu', dtype=torch.bfloat16)) in the training and "
+                        "accuracy sections")
     parser.add_argument("--sections", nargs="+", choices=SECTIONS + EXTRA_SECTIONS, default=list(SECTIONS),
                         metavar="NAME", help=f"these parts ({', '.join(SECTIONS + EXTRA_SECTIONS)}; default: all "
                         "but overhead, the cost of progress bars and callbacks in Trainer.fit)")
