@@ -32,7 +32,8 @@ def test_tags_match_scikit_learn(name):
 
 ESTIMATORS = [(name, {}) for name in sorted(REFERENCES)] + [
     ("MLPClassifier", {"solver": "lbfgs"}), ("MLPRegressor", {"solver": "lbfgs"}),
-    ("MLPClassifier", {"class_weight": "balanced"}), ("Perceptron", {"class_weight": "balanced"})]
+    ("MLPClassifier", {"class_weight": "balanced"}), ("Perceptron", {"class_weight": "balanced"}),
+    ("MLPClassifier", {"dropout": 0.2}), ("MLPRegressor", {"dropout": 0.2})]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # defaults on tiny data

@@ -63,6 +63,12 @@ def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
+def _dropout_rates(dropout, n_hidden: int) -> list:
+    """The per-hidden-layer rates ``MLP(dropout=...)`` stores for ``dropout``."""
+    rates = [float(p) for p in np.atleast_1d(np.asarray(dropout, dtype=float))]
+    return rates * n_hidden if len(rates) == 1 else rates
+
+
 class _BaseMLP(BaseEstimator):
     """Shared training loop; see MLPClassifier for the parameters."""
 
@@ -90,6 +96,7 @@ class _BaseMLP(BaseEstimator):
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
     }
 
     # -- fitted views of the engine's parameters -------------------------------------------------
@@ -145,7 +152,7 @@ class _BaseMLP(BaseEstimator):
         if out not in _ENGINE_OUTPUT:
             raise ValueError(f"set out_activation_ to one of {sorted(_ENGINE_OUTPUT)} with coefs_, got {out!r}")
         net = MLP(sizes, activation=_ENGINE_ACTIVATION[self.activation], dtype=np.dtype(dtype).name,
-                  output=_ENGINE_OUTPUT[out][0], init="xavier")
+                  output=_ENGINE_OUTPUT[out][0], init="xavier", dropout=self.dropout)
         net.set_weights([(c.T, b) for c, b in zip(coefs, intercepts)])
         self._net = net
         self._best_params = net.parameters.copy()
@@ -198,7 +205,13 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"cannot continue training a network of sizes {self._net.sizes} "
                              f"({self._net.dtype}) on data that needs {layer_units} ({X.dtype}); "
                              "set warm_start=False to start afresh")
+        elif self._net.dropout != _dropout_rates(self.dropout, len(hidden)):
+            raise ValueError(f"cannot continue training with dropout={self.dropout!r}: the network was "
+                             f"built with dropout {self._net.dropout}; set warm_start=False to start afresh")
         if self.solver == "lbfgs":
+            if any(self._net.dropout):
+                raise ValueError("solver='lbfgs' cannot train with dropout (its line search needs a fixed "
+                                 "objective); use solver='adam' or 'sgd', or dropout=0")
             self._fit_lbfgs(X, y, sample_weight)
         else:
             self._fit_stochastic(X, y, sample_weight, incremental)
@@ -219,7 +232,7 @@ class _BaseMLP(BaseEstimator):
             self.out_activation_ = "logistic"
         output = _ENGINE_OUTPUT[self.out_activation_][0]
         net = MLP(layer_units, activation=_ENGINE_ACTIVATION[self.activation], dtype=np.dtype(dtype).name,
-                  output=output, init="xavier")
+                  output=output, init="xavier", dropout=self.dropout)
         # scikit-learn's initialisation, drawn in its order from the same random state, so that the
         # same random_state starts from the same weights: U(±sqrt(f / (fan_in + fan_out))), f = 2
         # for logistic and 6 otherwise, for weights and biases.
@@ -233,6 +246,8 @@ class _BaseMLP(BaseEstimator):
             intercept = self._random_state.uniform(-bound, bound, width)
             weights.append((coef.T, intercept))
         net.set_weights(weights)
+        if any(net.dropout):  # masks follow random_state too (drawn last: dropout=0 draws as scikit-learn)
+            net.dropout_seed = int(self._random_state.randint(0, 2**31 - 1))
         self._net = net
         self._best_params = net.parameters.copy()
         if self.solver in _STOCHASTIC:  # as scikit-learn: lbfgs keeps no curve or stopping state
@@ -486,6 +501,11 @@ _PARAMS_DOC = """
         split and epoch orders as scikit-learn does.
     max_fun : int, default=15000
         'lbfgs' only: the most loss-and-gradient evaluations.
+    dropout : float or array-like of float in [0, 1), default=0
+        Not in scikit-learn: inverted dropout of the hidden layers while training ('sgd' and
+        'adam'; 'lbfgs' refuses it, a full-batch line search needs a fixed objective), one rate
+        for every hidden layer or one per hidden layer (``MLP(dropout=...)``). ``predict`` and
+        the validation score of ``early_stopping`` use every unit. 0 trains as scikit-learn.
 """
 
 _ATTRS_DOC = """
@@ -504,7 +524,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     _parameter_constraints: dict = {**_BaseMLP._parameter_constraints,
                                     "class_weight": [StrOptions({"balanced"}), dict, list, None]}
 
-    """Multi-layer perceptron classifier, scikit-learn's ``MLPClassifier`` on mlpcore's engine.
+    __doc__ = """Multi-layer perceptron classifier, scikit-learn's ``MLPClassifier`` on mlpcore's engine.
 
     Multiclass targets train a softmax output, binary targets one logistic unit, and 2-D 0/1
     targets (multi-label) one logistic unit per label, exactly as scikit-learn does.
@@ -535,8 +555,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, class_weight=None):
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, class_weight=None, dropout=0.0):
         self.class_weight = class_weight
+        self.dropout = dropout
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -667,7 +688,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """Multi-layer perceptron regressor, scikit-learn's ``MLPRegressor`` on mlpcore's engine.
+    __doc__ = """Multi-layer perceptron regressor, scikit-learn's ``MLPRegressor`` on mlpcore's engine.
 
     Minimises half the mean squared error (plus the L2 term) with an identity output; 2-D
     targets give one output per column.
@@ -689,8 +710,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  power_t=0.5, max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 max_fun=15000):
+                 max_fun=15000, dropout=0.0):
         self.loss = loss
+        self.dropout = dropout
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
