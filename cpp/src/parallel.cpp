@@ -105,12 +105,16 @@ class Pool {
  public:
   // Runs the job on the caller and up to `helpers` workers; false (nothing run) when another
   // caller's job is running.
-  bool run(Index pieces, int helpers, void (*fn)(const void*, Index), const void* context) {
+  bool run(Index pieces, int helpers, void (*fn)(const void*, Index), const void* context,
+           void (*whole)(const void*)) {
     std::unique_lock<std::mutex> busy(m_busy, std::try_to_lock);
     if (!busy.owns_lock()) return false;
     const auto start = std::chrono::steady_clock::now();
     if (start < m_alone_until) {  // the workers lost their cores lately: do not wait for them
-      for (Index i = 0; i < pieces; ++i) fn(context, i);
+      if (whole)
+        whole(context);
+      else
+        for (Index i = 0; i < pieces; ++i) fn(context, i);
       return true;
     }
     std::uint32_t job;
@@ -236,17 +240,21 @@ class Pool {
 #endif
 }  // namespace
 
-void run_pieces(Index pieces, int threads, void (*run)(const void*, Index), const void* context) {
+void run_pieces(Index pieces, int threads, void (*run)(const void*, Index), const void* context,
+                void (*whole)(const void*)) {
 #ifdef _OPENMP
   static Pool& pool = *new Pool;
-  if (!omp_in_parallel() && pool.run(pieces, threads - 1, run, context)) {
+  if (!omp_in_parallel() && pool.run(pieces, threads - 1, run, context, whole)) {
     note_parallel_region();
     return;
   }
 #else
   (void)threads;
 #endif
-  for (Index i = 0; i < pieces; ++i) run(context, i);
+  if (whole)
+    whole(context);
+  else
+    for (Index i = 0; i < pieces; ++i) run(context, i);
 }
 }  // namespace detail
 

@@ -95,7 +95,11 @@ constexpr Index kMinPieceRows = 64;
 /// while the pool runs jobs on their callers alone because its workers recently lost their
 /// cores (parallel.cpp). When the workers are busy with another caller's job, or inside an
 /// OpenMP parallel region, runs every piece on the calling thread and counts no region.
-void run_pieces(Index pieces, int threads, void (*run)(const void*, Index), const void* context);
+/// `whole`, when given, computes what all the pieces together compute, in one call: the pool
+/// calls it instead of the pieces when it runs a job on its caller alone (one product packs
+/// and blocks better than its pieces do one after another).
+void run_pieces(Index pieces, int threads, void (*run)(const void*, Index), const void* context,
+                void (*whole)(const void*) = nullptr);
 
 /// Runs body(begin, end) over [0, n): with threads ≤ 1 (or pieces ≤ 1) as one call on the calling
 /// thread, opening no region; otherwise as `pieces` contiguous pieces whose bounds are multiples

@@ -199,7 +199,10 @@ void sgemm(const Product& g, int threads) {
     const Index r0 = std::min(j.g.m, j.row_blocks * rp / j.row_pieces * kMr);
     const Index r1 = std::min(j.g.m, j.row_blocks * (rp + 1) / j.row_pieces * kMr);
     if (r0 < r1 && c0 < c1) run_block(j.g, r0, r1, c0, c1);
-  }, &job);
+  }, &job, [](const void* context) {  // the same sums, blocked as one product (sgemm.hpp)
+    const Job& j = *static_cast<const Job*>(context);
+    run_block(j.g, 0, j.g.m, 0, j.g.n);
+  });
 }
 
 }  // namespace mlpcore::detail::gemm
