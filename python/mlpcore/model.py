@@ -89,7 +89,8 @@ class MLP:
         one-element list) for every hidden layer, or one value per hidden layer. Only training steps drop (``train_step``, ``Trainer.fit``,
         and ``loss_and_grad``/``forward`` given a ``dropout_step``); ``forward``, ``predict`` and
         ``evaluate`` use every unit. The masks follow from (``seed``, the training step, layer,
-        row of the batch, unit), so they are the same for any thread count or process split.
+        the input row's values, unit), so they are the same for any thread count, batch order or
+        process split, and equal rows in a batch share a mask (see :meth:`dropout_mask`).
         Saved in the model file; 0 costs nothing.
     precision : {"float32", "bf16"}, default "float32"
         How the matrix products run. ``"bf16"`` (float32 models only) rounds their operands to
