@@ -188,7 +188,8 @@ def test_a_rows_mask_ignores_its_position_and_the_other_rows():
     np.testing.assert_array_equal(z[0], z[1])
     net32 = mlpcore.MLP([5, 64, 32, 3], "tanh", dropout=[0.5, 0.25], seed=6)
     X32 = X.astype(np.float32)
-    np.testing.assert_array_equal(net32.dropout_mask(0, X32, step=9) > 0, net.dropout_mask(0, X32.astype(float), step=9) > 0)
+    np.testing.assert_array_equal(net32.dropout_mask(0, X32, step=9) > 0,
+                                  net.dropout_mask(0, X32.astype(float), step=9) > 0)
     # Training uses these masks: a permuted batch gives the permuted logits and the same loss
     # and gradient (up to the order of the sums).
     np.testing.assert_allclose(net.forward(X[perm], dropout_step=9), net.forward(X, dropout_step=9)[perm],
@@ -206,7 +207,8 @@ def test_integer_weights_train_like_repeated_rows():
     w = np.random.default_rng(3).integers(0, 4, size=30)
     order = np.random.default_rng(4).permutation(int(w.sum()))
     Xr, yr = np.repeat(X, w, axis=0)[order], np.repeat(y, w)[order]
-    nets = [mlpcore.MLP([5, 32, 16, 3], "relu", seed=1, dropout=[0.5, 0.2], dtype="float64") for _ in range(3)]
+    nets = [mlpcore.MLP([5, 32, 16, 3], "relu", seed=1, dropout=[0.5, 0.2], dtype="float64")
+            for _ in range(3)]
     kw = dict(batch_size=200, epochs=8, seed=3, progress=False)
     mlpcore.Trainer(nets[0], mlpcore.Adam(lr=1e-2), **kw).fit(X, y, sample_weight=w.astype(float))
     mlpcore.Trainer(nets[1], mlpcore.Adam(lr=1e-2), **kw).fit(Xr, yr)

@@ -436,8 +436,8 @@ class MLP:
             (ints and float64 are converted for a float32 model; strings and objects are refused).
         dropout_step : int, optional
             Logits as training step ``dropout_step`` computes them, each hidden output multiplied
-            by that step's :meth:`dropout_mask` for X's rows. By
-            default no unit is dropped (inference). No output check is made in this mode.
+            by that step's :meth:`dropout_mask` for X's rows. By default no unit is dropped
+            (inference). No output check is made in this mode.
 
         Returns
         -------
