@@ -3,7 +3,10 @@
 Checked against independent references: a NumPy forward pass with the engine's masks, central
 finite differences in float64 with a fixed mask, the Monte-Carlo mean over masks against the
 no-dropout forward pass, plain SGD arithmetic for a training step, and DistributedTrainer /
-MPI runs against one process. Also: p = 0 changes nothing bit for bit, inference never drops,
+MPI runs against one process. Masks are keyed on each input row's values, not its position:
+equal rows share a mask, a row's mask ignores its position and the rest of the batch, and a
+row of integer sample weight w trains like the row repeated w times (in the engine and in
+scikit-learn's estimator). Also: p = 0 changes nothing bit for bit, inference never drops,
 validation names the problem, and the model file keeps the rates.
 
 Run as ``python test_dropout.py mpi OUT DATA`` under mpiexec, it is the MPI worker of
@@ -79,7 +82,8 @@ def test_rates_per_layer_and_broadcast():
 def test_mask_values_rate_and_layout(dtype):
     p = 0.3
     net = mlpcore.MLP([3, 200, 50, 2], dropout=[p, 0.0], seed=4, dtype=dtype)
-    m = net.dropout_mask(0, 500, step=7)
+    X = np.random.default_rng(0).normal(size=(500, 3)).astype(dtype)
+    m = net.dropout_mask(0, X, step=7)
     assert m.shape == (500, 200) and m.dtype == np.dtype(dtype)
     scale = np.array(1, dtype=dtype) / np.array(1 - p, dtype=dtype)  # torch's 1/(1-p) in the dtype
     assert set(np.unique(m)) == {0, scale}
@@ -89,22 +93,27 @@ def test_mask_values_rate_and_layout(dtype):
     # Units are independent: neighbouring units are not correlated.
     a, b = (m[:, 0::2] == 0).ravel(), (m[:, 1::2] == 0).ravel()
     assert abs(np.corrcoef(a, b)[0, 1]) < 5 / np.sqrt(a.size)
-    # Rows are numbered within the batch: an offset view is the same rows.
-    np.testing.assert_array_equal(net.dropout_mask(0, 20, step=7, row0=30), m[30:50])
+    # Masks follow the rows, not their positions: a slice of the batch keeps its rows' masks.
+    np.testing.assert_array_equal(net.dropout_mask(0, X[30:50], step=7), m[30:50])
     # Other steps, layers, seeds give other masks; the same ones the same mask.
-    np.testing.assert_array_equal(net.dropout_mask(0, 500, step=7), m)
-    assert not np.array_equal(net.dropout_mask(0, 500, step=8), m)
+    np.testing.assert_array_equal(net.dropout_mask(0, X, step=7), m)
+    assert not np.array_equal(net.dropout_mask(0, X, step=8), m)
     other = mlpcore.MLP([3, 200, 50, 2], dropout=[p, 0.0], seed=5, dtype=dtype)
-    assert not np.array_equal(other.dropout_mask(0, 500, step=7), m)
-    assert (net.dropout_mask(1, 10, step=7) == 1).all()  # layer without dropout
+    assert not np.array_equal(other.dropout_mask(0, X, step=7), m)
+    assert (net.dropout_mask(1, X[:10], step=7) == 1).all()  # layer without dropout
+    assert net.dropout_mask(1, X[:10], step=7).shape == (10, 50)
+    net.dropout_step = 7
+    np.testing.assert_array_equal(net.dropout_mask(0, X), m)  # default: the next step
     with pytest.raises(ValueError, match="dropout layer 2 is not a hidden layer"):
-        net.dropout_mask(2, 4)
+        net.dropout_mask(2, X[:4])
+    with pytest.raises(ValueError, match="X has 4 columns, model expects 3"):
+        net.dropout_mask(0, np.zeros((2, 4)))
 
 
 def test_training_forward_is_numpy_with_the_masks():
     X, _ = data()
     net = mlpcore.MLP([5, 12, 9, 3], ["tanh", "relu"], dropout=[0.4, 0.2], seed=2, dtype="float64")
-    masks = [net.dropout_mask(l, len(X), step=11) for l in range(2)]
+    masks = [net.dropout_mask(l, X, step=11) for l in range(2)]
     np.testing.assert_allclose(net.forward(X, dropout_step=11), numpy_forward(net, X, masks), rtol=1e-12, atol=1e-12)
     # Inference uses every unit.
     np.testing.assert_allclose(net.forward(X), numpy_forward(net, X), rtol=1e-12, atol=1e-12)
@@ -122,6 +131,115 @@ def test_expectation_over_masks_is_the_inference_forward():
     assert (np.abs(mean - net.forward(X)) < 5 * se).all()
     # Without the 1/(1-p) scale the mean would be far off: the test can tell.
     assert (np.abs(mean * 0.5 * 0.7 - net.forward(X)) > 5 * se).any()
+
+
+# -- masks keyed on the row's values --------------------------------------------------------------
+def test_equal_rows_share_a_mask_and_different_rows_do_not():
+    p = 0.3
+    net = mlpcore.MLP([4, 400, 2], dropout=p, seed=2, dtype="float64")
+    rng = np.random.default_rng(1)
+    distinct = rng.normal(size=(1000, 4))
+    pick = rng.integers(0, 1000, size=3000)  # many rows appear several times
+    m = net.dropout_mask(0, distinct[pick], step=3)
+    alone = net.dropout_mask(0, distinct, step=3)
+    np.testing.assert_array_equal(m, alone[pick])  # every copy of a row has that row's mask
+    # Different rows: each drops at rate p (binomial, 5 standard deviations) ...
+    dropped = alone == 0
+    assert abs(dropped.mean() - p) < 5 * np.sqrt(p * (1 - p) / dropped.size)
+    # ... and two different rows' masks are uncorrelated, also for rows one ulp apart.
+    a, b = dropped[0::2].ravel(), dropped[1::2].ravel()
+    assert abs(np.corrcoef(a, b)[0, 1]) < 5 / np.sqrt(a.size)
+    nudged = distinct.copy()
+    nudged[:, 2] = np.nextafter(nudged[:, 2], np.inf)
+    c = net.dropout_mask(0, nudged, step=3) == 0
+    assert abs(np.corrcoef(dropped.ravel(), c.ravel())[0, 1]) < 5 / np.sqrt(c.size)
+
+
+def test_structured_rows_get_distinct_masks():
+    # One-hot and two-hot rows and small-integer grids: the inputs a weak row hash collides on.
+    # With p = 0.5 a 256-unit mask is 256 fair coins, so two different rows share it with
+    # probability 2^-256: every row's mask must differ from every other's.
+    hot = np.eye(48)
+    i, j = np.triu_indices(48, 1)
+    two = np.zeros((len(i), 48))
+    two[np.arange(len(i)), i] = 1.0
+    two[np.arange(len(i)), j] = 1.0
+    net = mlpcore.MLP([48, 256, 2], dropout=0.5, seed=0)
+    rows = np.vstack([hot, two, np.zeros((1, 48))])
+    assert len(np.unique(net.dropout_mask(0, rows), axis=0)) == len(rows)
+    grid = np.stack(np.meshgrid(np.arange(-40, 41), np.arange(-40, 41)), axis=-1).reshape(-1, 2)
+    small = mlpcore.MLP([2, 256, 2], dropout=0.5, seed=0)
+    assert len(np.unique(small.dropout_mask(0, grid), axis=0)) == len(grid)
+
+
+def test_a_rows_mask_ignores_its_position_and_the_other_rows():
+    net = mlpcore.MLP([5, 64, 32, 3], "tanh", dropout=[0.5, 0.25], seed=6, dtype="float64")
+    X, y = data(n=40)
+    perm = np.random.default_rng(2).permutation(40)
+    for layer in range(2):
+        m = net.dropout_mask(layer, X, step=9)
+        np.testing.assert_array_equal(net.dropout_mask(layer, X[perm], step=9), m[perm])
+        np.testing.assert_array_equal(net.dropout_mask(layer, X[17:18], step=9), m[17:18])
+        others = np.vstack([X[17:18], data(n=10, seed=5)[0]])  # the same row among other rows
+        np.testing.assert_array_equal(net.dropout_mask(layer, others, step=9)[0], m[17])
+    # -0 and +0 are the same input; a float32 model keys float32 values as a float64 one does.
+    zeros = np.array([[0.0, 1.0, -2.0, 0.5, 3.0], [-0.0, 1.0, -2.0, 0.5, 3.0]])
+    z = net.dropout_mask(0, zeros, step=9)
+    np.testing.assert_array_equal(z[0], z[1])
+    net32 = mlpcore.MLP([5, 64, 32, 3], "tanh", dropout=[0.5, 0.25], seed=6)
+    X32 = X.astype(np.float32)
+    np.testing.assert_array_equal(net32.dropout_mask(0, X32, step=9) > 0,
+                                  net.dropout_mask(0, X32.astype(float), step=9) > 0)
+    # Training uses these masks: a permuted batch gives the permuted logits and the same loss
+    # and gradient (up to the order of the sums).
+    np.testing.assert_allclose(net.forward(X[perm], dropout_step=9), net.forward(X, dropout_step=9)[perm],
+                               rtol=1e-13, atol=1e-15)
+    value, grad = net.loss_and_grad(X, y, dropout_step=9)
+    value_p, grad_p = net.loss_and_grad(X[perm], y[perm], dropout_step=9)
+    np.testing.assert_allclose(value_p, value, rtol=1e-13)
+    np.testing.assert_allclose(grad_p, grad, rtol=1e-11, atol=1e-14)
+
+
+def test_integer_weights_train_like_repeated_rows():
+    # One batch per epoch: a row of weight w must train exactly like w copies of it, wherever
+    # the copies land in the batch. With position-keyed masks the copies were dropped differently.
+    X, y = data(n=30)
+    w = np.random.default_rng(3).integers(0, 4, size=30)
+    order = np.random.default_rng(4).permutation(int(w.sum()))
+    Xr, yr = np.repeat(X, w, axis=0)[order], np.repeat(y, w)[order]
+    nets = [mlpcore.MLP([5, 32, 16, 3], "relu", seed=1, dropout=[0.5, 0.2], dtype="float64")
+            for _ in range(3)]
+    kw = dict(batch_size=200, epochs=8, seed=3, progress=False)
+    mlpcore.Trainer(nets[0], mlpcore.Adam(lr=1e-2), **kw).fit(X, y, sample_weight=w.astype(float))
+    mlpcore.Trainer(nets[1], mlpcore.Adam(lr=1e-2), **kw).fit(Xr, yr)
+    mlpcore.Trainer(nets[2], mlpcore.Adam(lr=1e-2), **kw).fit(X, y)  # unweighted: another model
+    np.testing.assert_allclose(nets[0].parameters, nets[1].parameters, rtol=1e-10, atol=1e-12)
+    assert np.abs(nets[0].parameters - nets[2].parameters).max() > 1e-3
+
+
+def test_sklearn_classifier_weights_equal_repetition_with_dropout():
+    # What scikit-learn's check_sample_weight_equivalence asks, with the repeated rows shuffled.
+    from mlpcore.sklearn import MLPClassifier
+
+    rng = np.random.RandomState(42)
+    X = rng.rand(20, 8)
+    y = rng.randint(0, 3, size=20)
+    w = rng.randint(0, 5, size=20)
+    order = rng.permutation(int(w.sum()))
+    Xr, yr = X.repeat(w, axis=0)[order], y.repeat(w)[order]
+    params = dict(hidden_layer_sizes=(16,), dropout=0.2, random_state=0, max_iter=50)
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weighted = MLPClassifier(**params).fit(X, y, sample_weight=w)
+        repeated = MLPClassifier(**params).fit(Xr, yr)
+        plain = MLPClassifier(**params).fit(X, y)
+    assert weighted.predict_proba(X).dtype == np.float64
+    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), rtol=0, atol=1e-10)
+    assert np.abs(weighted.predict_proba(X) - plain.predict_proba(X)).max() > 1e-3
 
 
 # -- gradients with a fixed mask ------------------------------------------------------------------

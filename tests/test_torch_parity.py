@@ -275,7 +275,7 @@ def test_dropout_training_matches_torch_with_the_engines_masks(activation, sizes
     ours, theirs, kept = [], [], []
     for X, y, _ in batches("cross_entropy", 9, sizes):
         # the masks this step will draw, read before it is taken
-        masks = [torch.from_numpy(net.dropout_mask(l, len(X))) for l in range(len(rates))]
+        masks = [torch.from_numpy(net.dropout_mask(l, X)) for l in range(len(rates))]
         kept.append(float((masks[0] > 0).float().mean()))
         ours.append(net.train_step(X, y, opt))
         topt.zero_grad()
@@ -307,7 +307,8 @@ def test_dropout_mask_is_torch_dropouts_mask_kind(p, dtype):
     ones = torch.ones(400, 250, dtype=dtype)
     factors = torch.nn.Dropout(p).train()(ones).numpy()
     name = "float32" if dtype == torch.float32 else "float64"
-    mask = mlpcore.MLP([3, 250, 2], dropout=p, seed=1, dtype=name).dropout_mask(0, 400, step=3)
+    X = np.random.default_rng(0).normal(size=(400, 3))
+    mask = mlpcore.MLP([3, 250, 2], dropout=p, seed=1, dtype=name).dropout_mask(0, X, step=3)
     assert set(np.unique(factors).tolist()) == set(np.unique(mask).tolist())
     sd = np.sqrt(p * (1 - p) / mask.size)
     for m in (factors, mask):

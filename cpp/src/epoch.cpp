@@ -203,7 +203,7 @@ EpochResult train_epoch_sharded(BasicMlp<S>& net, Optimizer<S>& opt, const Matri
       const Index lo = rows * r / parts, hi = rows * (r + 1) / parts;
       if (hi > lo) {
         const Gathered<S> g = gather_rows<S>(X, targets, weights, order.data() + start + lo, hi - lo, C, ws);
-        part[kLossSum] = net.grad_sums(ws.batch_x.data(), hi - lo, g.t, g.w, loss, ws, ready, lo);
+        part[kLossSum] = net.grad_sums(ws.batch_x.data(), hi - lo, g.t, g.w, loss, ws, ready);
         part[kWeightSum] = g.weight_sum;
         Index counted = 0;
         part[kCorrect] = double(count_correct<S>(loss, MatrixCMap<S>(ws.act.back().data(), hi - lo, C), g.t, counted));

@@ -16,6 +16,7 @@
 #include "mlpcore/precision.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <sstream>
 #include <type_traits>
 #include <stdexcept>
@@ -81,6 +82,7 @@ void Workspace<S>::reserve(const MlpSpec& spec, Index n) {
 template <class S>
 void Workspace<S>::reserve_dropout(const MlpSpec& spec) {
   const Index L = spec.n_layers();
+  if (row_keys.size() < static_cast<std::size_t>(m_capacity)) row_keys.resize(static_cast<std::size_t>(m_capacity));
   mask.resize(static_cast<std::size_t>(L));
   kept.resize(static_cast<std::size_t>(L));
   for (Index l = 0; l + 1 < L; ++l) {
@@ -104,20 +106,45 @@ inline std::uint64_t mix64(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
-// Multipliers of rows [row0, row0 + n) of hidden layer `layer` at `step`: a counter-based hash
-// of (seed, step, layer, row, unit) rather than a sequential generator, so a row's mask is the
-// same whichever thread, part or process computes it. Unit j of a row takes the top 32 bits of
-// its hash as a uniform u and is dropped when u < p·2³² (probability p to within 2⁻³²). The
-// select has no branch: a random 50 % branch would cost a misprediction per unit.
+// The content key of each of the n rows of X (n × in): a wrapping sum over the row's values of
+// mix64(bits_k + (k+1)·C), one independent hash per element and no serial chain between them,
+// so the loop vectorises. A row's key depends on its values alone, never on its position: equal
+// rows get equal keys. Values are widened to double first (exactly), so a float32 and a float64
+// model key the same numbers alike, and −0 counts as +0 (an integer select: a float compare
+// here would become a branch and stop the vectoriser). The full mixer is needed: one multiply
+// and a shift per element leave float bit patterns (low mantissa bits zero) colliding often in
+// the sum, e.g. on one-hot or small-integer rows.
+template <class S>
+void content_keys(const S* X, Index n, Index in, std::uint64_t* keys) {
+  for (Index r = 0; r < n; ++r) {
+    const S* __restrict x = X + r * in;
+    std::uint64_t h = 0;
+    for (Index k = 0; k < in; ++k) {
+      const double v = static_cast<double>(x[k]);
+      std::uint64_t bits;
+      std::memcpy(&bits, &v, sizeof bits);
+      bits = (bits << 1) != 0 ? bits : 0;  // −0 → +0
+      h += mix64(bits + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(k + 1));
+    }
+    keys[r] = h;
+  }
+}
+
+// Multipliers of hidden layer `layer` at `step` for n rows with content keys `row_keys`: a
+// counter-based hash of (seed, step, layer, row key, unit) rather than a sequential generator, so
+// a row's mask is the same whichever thread, part or process computes it, wherever the row sits.
+// Unit j of a row takes the top 32 bits of its hash as a uniform u and is dropped when u < p·2³²
+// (probability p to within 2⁻³²). The select has no branch: a random 50 % branch would cost a
+// misprediction per unit.
 template <class S>
 void fill_mask(S* out, Index n, Index units, double p, std::uint64_t seed, std::uint64_t step, Index layer,
-               Index row0) {
+               const std::uint64_t* row_keys) {
   const std::uint64_t layer_key =
       Rng::derive(Rng::derive(seed ^ kDropoutStream, step), static_cast<std::uint64_t>(layer));
   const std::uint64_t threshold = static_cast<std::uint64_t>(std::llround(p * 4294967296.0));
   const S scale = S(1) / static_cast<S>(1.0 - p);  // as torch: 1 / (1 − p) in the model's dtype
   for (Index r = 0; r < n; ++r) {
-    const std::uint64_t row_key = Rng::mix(layer_key + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(row0 + r + 1));
+    const std::uint64_t row_key = Rng::mix(layer_key + row_keys[r]);
     S* __restrict o = out + r * units;
     for (Index j = 0; j < units; ++j) {
       const std::uint64_t h = mix64(row_key ^ (0xd1b54a32d192ed03ULL * static_cast<std::uint64_t>(j + 1)));
@@ -175,32 +202,40 @@ BasicMlp<S>::BasicMlp(const MlpSpec& spec, Init init, std::uint64_t seed, double
 }
 
 template <class S>
-void BasicMlp<S>::dropout_mask(Index layer, std::uint64_t step, Index row0, MatrixRef<S> out) const {
+void BasicMlp<S>::dropout_mask(Index layer, std::uint64_t step, const MatrixCRef<S>& X, MatrixRef<S> out) const {
   const Index hidden = m_spec.n_layers() - 1;
   if (layer < 0 || layer >= hidden)
     throw std::invalid_argument("dropout layer " + std::to_string(layer) + " is not a hidden layer (the model has " +
                                 std::to_string(hidden) + ")");
-  if (row0 < 0) throw std::invalid_argument("row0 must be >= 0, got " + std::to_string(row0));
+  if (X.cols() != m_spec.n_inputs())
+    throw std::invalid_argument("X has " + std::to_string(X.cols()) + " columns, model expects " +
+                                std::to_string(m_spec.n_inputs()));
   const Index units = m_spec.sizes[static_cast<std::size_t>(layer + 1)];
-  if (out.cols() != units)
-    throw std::invalid_argument("out has " + std::to_string(out.cols()) + " columns, hidden layer " +
-                                std::to_string(layer) + " has " + std::to_string(units) + " units");
+  if (out.rows() != X.rows() || out.cols() != units)
+    throw std::invalid_argument("out is " + std::to_string(out.rows()) + "x" + std::to_string(out.cols()) +
+                                ", expected " + std::to_string(X.rows()) + "x" + std::to_string(units) +
+                                " (X's rows × hidden layer " + std::to_string(layer) + "'s units)");
   const double p = m_spec.dropout_rate(layer);
   if (!(p > 0)) {
     out.setOnes();
     return;
   }
+  const RowMatrix<S> x = X;  // contiguous rows
+  std::vector<std::uint64_t> keys(static_cast<std::size_t>(X.rows()));
+  content_keys<S>(x.data(), x.rows(), x.cols(), keys.data());
   RowMatrix<S> m(out.rows(), units);
-  fill_mask<S>(m.data(), out.rows(), units, p, m_dropout_seed, step, layer, row0);
+  fill_mask<S>(m.data(), out.rows(), units, p, m_dropout_seed, step, layer, keys.data());
   out = m;
 }
 
 template <class S>
 const typename BasicMlp<S>::DropoutPass* BasicMlp<S>::dropout_pass(DropoutPass& storage, std::uint64_t step,
-                                                                    Index row0, Workspace<S>& ws) const {
+                                                                    const S* X, Index n, Workspace<S>& ws) const {
   if (!m_spec.has_dropout()) return nullptr;
   ws.reserve_dropout(m_spec);
-  storage = DropoutPass{step, row0};
+  // The raw rows, before input scaling: the key of a sample is the sample the caller gave.
+  content_keys<S>(X, n, m_spec.n_inputs(), ws.row_keys.data());
+  storage = DropoutPass{step, ws.row_keys.data()};
   return &storage;
 }
 
@@ -286,7 +321,7 @@ void BasicMlp<S>::forward_rows(const S* X, Index n, Workspace<S>& ws, const Drop
     const double p = drop ? m_spec.dropout_rate(l) : 0.0;
     if (p > 0) {
       // Ã_l = A_l ⊙ M_l; A_l stays for f'(A_l) in the backward pass.
-      fill_mask<S>(ws.mask[l].data(), n, units, p, m_dropout_seed, drop->step, l, drop->row0);
+      fill_mask<S>(ws.mask[l].data(), n, units, p, m_dropout_seed, drop->step, l, drop->row_keys);
       VectorMap<S>(ws.kept[l].data(), n * units) =
           VectorCMap<S>(ws.act[l].data(), n * units).cwiseProduct(VectorCMap<S>(ws.mask[l].data(), n * units));
       in_data = ws.kept[l].data();
@@ -409,7 +444,7 @@ template <class S>
 MatrixMap<S> BasicMlp<S>::forward(const MatrixCRef<S>& X, Workspace<S>& ws, std::uint64_t dropout_step) const {
   const S* data = packed_batch(X, ws);
   DropoutPass storage{};
-  forward_rows(data, X.rows(), ws, dropout_pass(storage, dropout_step, 0, ws));
+  forward_rows(data, X.rows(), ws, dropout_pass(storage, dropout_step, data, X.rows(), ws));
   return MatrixMap<S>(ws.act.back().data(), X.rows(), m_spec.n_outputs());
 }
 
@@ -433,8 +468,8 @@ double BasicMlp<S>::step_unchecked(const S* X, Index n, const TargetView<S>& t, 
                                    Optimizer<S>* opt, Workspace<S>& ws, std::optional<std::uint64_t> dropout_step) {
   DropoutPass storage{};
   const DropoutPass* drop = nullptr;
-  if (opt) drop = dropout_pass(storage, m_dropout_step, 0, ws);
-  else if (dropout_step) drop = dropout_pass(storage, *dropout_step, 0, ws);
+  if (opt) drop = dropout_pass(storage, m_dropout_step, X, n, ws);
+  else if (dropout_step) drop = dropout_pass(storage, *dropout_step, X, n, ws);
   forward_rows(X, n, ws, drop);
   const Index L = m_spec.n_layers();
   MatrixCMap<S> Z(ws.act[L - 1].data(), n, m_spec.n_outputs());
@@ -451,9 +486,9 @@ double BasicMlp<S>::step_unchecked(const S* X, Index n, const TargetView<S>& t, 
 
 template <class S>
 double BasicMlp<S>::grad_sums(const S* X, Index n, const TargetView<S>& t, const S* weights, Loss loss,
-                              Workspace<S>& ws, const std::function<void(Index)>& layer_ready, Index row0) {
+                              Workspace<S>& ws, const std::function<void(Index)>& layer_ready) {
   DropoutPass storage{};
-  const DropoutPass* drop = dropout_pass(storage, m_dropout_step, row0, ws);
+  const DropoutPass* drop = dropout_pass(storage, m_dropout_step, X, n, ws);
   forward_rows(X, n, ws, drop);
   const Index L = m_spec.n_layers();
   MatrixCMap<S> Z(ws.act[L - 1].data(), n, m_spec.n_outputs());

@@ -68,14 +68,13 @@ void bind_one(py::module_& m, const char* name) {
                     [](Self& s, std::uint64_t seed) { s.net.set_dropout_seed(seed); })
       .def_property("dropout_step", [](const Self& s) { return s.net.dropout_step(); },
                     [](Self& s, std::uint64_t step) { s.net.set_dropout_step(step); })
-      .def("dropout_mask", [](const Self& s, Index layer, Index rows, std::uint64_t step, Index row0) {
-        if (rows < 0) throw std::invalid_argument("rows must be >= 0, got " + std::to_string(rows));
+      .def("dropout_mask", [](const Self& s, Index layer, const XRef<S>& X, std::uint64_t step) {
         const Index hidden = s.net.spec().n_layers() - 1;
         const Index units = layer >= 0 && layer < hidden ? s.net.spec().sizes[static_cast<std::size_t>(layer + 1)] : 0;
-        py::array_t<S> out({rows, units});
-        s.net.dropout_mask(layer, step, row0, MatrixMap<S>(out.mutable_data(), rows, units));
+        py::array_t<S> out({X.rows(), units});
+        s.net.dropout_mask(layer, step, X, MatrixMap<S>(out.mutable_data(), X.rows(), units));
         return out;
-      }, py::arg("layer"), py::arg("rows"), py::arg("step"), py::arg("row0") = 0)
+      }, py::arg("layer"), py::arg("X").noconvert(), py::arg("step"))
       .def_property_readonly("n_params", [](const Self& s) { return s.net.n_params(); })
       .def("layer_slices", [](const Self& s) {
         // [(weight_offset, rows, cols, bias_offset)] per layer

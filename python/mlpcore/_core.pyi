@@ -134,9 +134,9 @@ class _Mlp(Generic[_A, _O]):
         """The training step whose masks the next update uses; advances with every update."""
     @dropout_step.setter
     def dropout_step(self, step: SupportsInt) -> None: ...
-    def dropout_mask(self, layer: SupportsInt, rows: SupportsInt, step: SupportsInt,
-                     row0: SupportsInt = 0) -> _A:
-        """``(rows, units)`` multipliers (0 or 1/(1-p)) of hidden layer ``layer`` at ``step``."""
+    def dropout_mask(self, layer: SupportsInt, X: _A, step: SupportsInt) -> _A:
+        """``(n, units)`` multipliers (0 or 1/(1-p)) of hidden layer ``layer`` at ``step`` for the
+        input rows ``X`` (n, n_inputs): each row's mask is keyed on its values, not its position."""
     @property
     def n_params(self) -> int: ...
     def layer_slices(self) -> list[tuple[int, int, int, int]]:

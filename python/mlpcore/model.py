@@ -89,7 +89,8 @@ class MLP:
         one-element list) for every hidden layer, or one value per hidden layer. Only training steps drop (``train_step``, ``Trainer.fit``,
         and ``loss_and_grad``/``forward`` given a ``dropout_step``); ``forward``, ``predict`` and
         ``evaluate`` use every unit. The masks follow from (``seed``, the training step, layer,
-        row of the batch, unit), so they are the same for any thread count or process split.
+        the input row's values, unit), so they are the same for any thread count, batch order or
+        process split, and equal rows in a batch share a mask (see :meth:`dropout_mask`).
         Saved in the model file; 0 costs nothing.
     precision : {"float32", "bf16"}, default "float32"
         How the matrix products run. ``"bf16"`` (float32 models only) rounds their operands to
@@ -239,21 +240,44 @@ class MLP:
     def dropout_step(self, step) -> None:
         self._net.dropout_step = check_number(step, "dropout_step", low=0, high=2**64 - 1, integer=True)
 
-    def dropout_mask(self, layer: int, n_rows: int, step=None, row0: int = 0) -> np.ndarray:
+    def dropout_mask(self, layer: int, X, step=None) -> np.ndarray:
         """The multipliers training step ``step`` (default: the next, :attr:`dropout_step`)
-        applies to hidden layer ``layer``'s outputs for rows ``row0 .. row0 + n_rows - 1`` of its
-        mini-batch: an array of shape ``(n_rows, units)`` in the model's dtype holding 0 (dropped)
-        or ``1 / (1 - p)`` (kept); all ones for a layer without dropout.
+        applies to hidden layer ``layer``'s outputs for the input rows ``X``.
+
+        Each row's mask is drawn from a hash of (:attr:`dropout_seed`, ``step``, ``layer``, the
+        row's input values, unit), not of its position: it does not depend on where the row sits
+        in the batch or on the other rows, and two equal rows get the same mask (they are the same
+        sample, so a row of sample weight 2 trains exactly like the row given twice).
+
+        Parameters
+        ----------
+        layer : int
+            A hidden layer, ``0 .. len(sizes) - 3``.
+        X : array-like, shape (n, n_inputs)
+            The rows as training receives them (before the model's own input scaling), converted
+            like :meth:`forward` converts them.
+        step : int, optional
+            The training step; default :attr:`dropout_step`.
+
+        Returns
+        -------
+        ndarray, shape (n, units), the model's dtype
+            0 (dropped) or ``1 / (1 - p)`` (kept); all ones for a layer without dropout.
 
         Raises
         ------
         ValueError
-            For a layer that is not hidden or a negative count.
+            For a layer that is not hidden, or X with another number of columns.
+
+        Examples
+        --------
+        >>> net = MLP([2, 8, 3], dropout=0.5, seed=0)
+        >>> m = net.dropout_mask(0, [[1.0, 2.0], [0.5, 0.0], [1.0, 2.0]])
+        >>> m.shape, bool((m[0] == m[2]).all())
+        ((3, 8), True)
         """
         step = self._net.dropout_step if step is None else check_number(step, "step", low=0, integer=True)
-        return self._net.dropout_mask(check_number(layer, "layer", integer=True),
-                                      check_number(n_rows, "n_rows", low=0, integer=True), int(step),
-                                      check_number(row0, "row0", low=0, integer=True))
+        return self._net.dropout_mask(check_number(layer, "layer", integer=True), self._input(X), int(step))
 
     @property
     def n_inputs(self) -> int:
@@ -412,8 +436,8 @@ class MLP:
             (ints and float64 are converted for a float32 model; strings and objects are refused).
         dropout_step : int, optional
             Logits as training step ``dropout_step`` computes them, each hidden output multiplied
-            by that step's :meth:`dropout_mask` (row ``i`` of X as row ``i`` of the batch). By
-            default no unit is dropped (inference). No output check is made in this mode.
+            by that step's :meth:`dropout_mask` for X's rows. By default no unit is dropped
+            (inference). No output check is made in this mode.
 
         Returns
         -------

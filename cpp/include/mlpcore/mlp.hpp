@@ -34,8 +34,8 @@ class Workspace {
  public:
   /// Sizes every buffer for `rows` rows of `spec`'s network. No-op if already big enough.
   void reserve(const MlpSpec& spec, Index rows);
-  /// Also sizes the dropout buffers (mask, kept) for the layers of `spec` that drop, to the
-  /// current capacity; training calls it after reserve(), inference never does.
+  /// Also sizes the dropout buffers (row_keys, mask, kept) for the layers of `spec` that drop,
+  /// to the current capacity; training calls it after reserve(), inference never does.
   void reserve_dropout(const MlpSpec& spec);
   Index capacity() const { return m_capacity; }
 
@@ -49,6 +49,7 @@ class Workspace {
   Vector<S> transposed;                             ///< a transposed weight (small-layer kernels)
   std::vector<Vector<S>> mask;                      ///< dropout multipliers M_l, 0 or 1/(1−p) (n × units)
   std::vector<Vector<S>> kept;                      ///< A_l ⊙ M_l, the next layer's input in training
+  std::vector<std::uint64_t> row_keys;              ///< each input row's content hash (n), for the masks
   // Gather buffers for the training loop.
   Vector<S> batch_x, batch_t, batch_w;
   std::vector<std::int32_t> batch_y;
@@ -101,11 +102,14 @@ class BasicMlp {
   void initialize(Init init, std::uint64_t seed, double scale = 0.01);
 
   /// Dropout (spec().dropout) acts in training only: train_step, train_epoch(_sharded), and
-  /// loss_and_grad / forward when given a dropout step. Unit j of row r of hidden layer l is
-  /// kept with probability 1 − p_l, decided by a hash of (dropout seed, step, l, r, j): each
-  /// mask depends on nothing else, so any thread count or split of a batch across processes
-  /// draws the same masks. `r` is the row's position in the (global) mini-batch. Kept units are
-  /// scaled by 1/(1 − p_l) (inverted dropout), so inference uses the weights as they are.
+  /// loss_and_grad / forward when given a dropout step. Unit j of hidden layer l for input row
+  /// x is kept with probability 1 − p_l, decided by a hash of (dropout seed, step, l, key(x), j)
+  /// where key(x) hashes the row's n_inputs values (as float64 bit patterns, −0 as +0). A mask
+  /// depends on nothing else: not on the row's position, the other rows of the batch, the thread
+  /// count or the split of a batch across processes. So two equal input rows in one step share
+  /// a mask (they are the same sample), and a row of sample weight 2 trains exactly like the row
+  /// given twice. Kept units are scaled by 1/(1 − p_l) (inverted dropout), so inference uses the
+  /// weights as they are.
   /// The step counter advances by one with every applied optimizer step. The seeded constructor
   /// sets the seed to its `seed` (initialize() leaves it); a loaded model starts at seed 0,
   /// step 0. Neither is saved in model files. p = 0 everywhere costs nothing: no mask is drawn.
@@ -114,10 +118,11 @@ class BasicMlp {
   std::uint64_t dropout_step() const { return m_dropout_step; }
   void set_dropout_step(std::uint64_t step) { m_dropout_step = step; }
   /// The multipliers (0 or 1/(1 − p)) that training step `step` applies to hidden layer
-  /// `layer`'s output rows [row0, row0 + out.rows()) into out (rows × units of that layer).
-  /// All ones when the layer does not drop. Throws std::invalid_argument for a layer out of
-  /// range or a wrong column count.
-  void dropout_mask(Index layer, std::uint64_t step, Index row0, MatrixRef<S> out) const;
+  /// `layer`'s outputs for the input rows X (n × n_inputs, as given to training: before the
+  /// model's input scaling) into out (n × units of that layer). All ones when the layer does not
+  /// drop. Throws std::invalid_argument for a layer out of range, X with other than n_inputs
+  /// columns, or out of another shape.
+  void dropout_mask(Index layer, std::uint64_t step, const MatrixCRef<S>& X, MatrixRef<S> out) const;
 
   ModelMeta& meta() { return m_meta; }
   const ModelMeta& meta() const { return m_meta; }
@@ -152,7 +157,7 @@ class BasicMlp {
   /// computed, NaN or infinite where finite inputs overflowed the network; outputs() checks.
   MatrixMap<S> forward(const MatrixCRef<S>& X, Workspace<S>& ws) const;
   /// forward() as training step `dropout_step` sees it: hidden outputs multiplied by that
-  /// step's dropout masks (rows numbered from 0). Equals forward() when the model has no dropout.
+  /// step's dropout masks for X's rows. Equals forward() when the model has no dropout.
   MatrixMap<S> forward(const MatrixCRef<S>& X, Workspace<S>& ws, std::uint64_t dropout_step) const;
   /// Logits (or, with probabilities = true, the output kind's probabilities) into out (n × C).
   /// Throws like forward(), and std::invalid_argument when the logits of some rows are NaN or
@@ -199,9 +204,10 @@ class BasicMlp {
   /// *summed* loss Σ_i w_i ℓ_i (no division, no weight penalty) and returning that sum.
   /// layer_ready(l) is called as soon as layer l's slice of grads() is final, last layer first.
   /// The backward pass runs even when the sum is not finite, so every process makes the same
-  /// calls. Dropout uses the masks of dropout_step() for rows row0.. of the global batch.
+  /// calls. Dropout uses the masks of dropout_step() for these rows, so any split of the global
+  /// batch draws the masks of the whole.
   double grad_sums(const S* X, Index n, const TargetView<S>& t, const S* weights, Loss loss,
-                   Workspace<S>& ws, const std::function<void(Index)>& layer_ready, Index row0 = 0);
+                   Workspace<S>& ws, const std::function<void(Index)>& layer_ready);
   /// apply_sums: given in grads() the gradient sums over a whole batch whose sample weights sum
   /// to weight_sum > 0, adds the weight penalty's gradient once, divides by weight_sum and takes
   /// the optimizer step (and advances dropout_step()). Returns the penalty's value (before the
@@ -209,17 +215,19 @@ class BasicMlp {
   double apply_sums(double weight_sum, Optimizer<S>& opt);
 
  private:
-  /// Training passes carry the dropout step and the first row's position in the global batch.
+  /// Training passes carry the dropout step and each input row's content key (n values).
   struct DropoutPass {
     std::uint64_t step;
-    Index row0;
+    const std::uint64_t* row_keys;
   };
   void forward_rows(const S* X, Index n, Workspace<S>& ws, const DropoutPass* drop = nullptr) const;
   void backward_rows(const S* X, Index n, Workspace<S>& ws,
                      const std::function<void(Index)>& layer_ready = {}, bool dropped = false);
-  /// The dropout pass of a training step at `step`, or null when the model drops nothing
-  /// (then training runs exactly the inference forward pass). Sizes ws's dropout buffers.
-  const DropoutPass* dropout_pass(DropoutPass& storage, std::uint64_t step, Index row0, Workspace<S>& ws) const;
+  /// The dropout pass of a training step at `step` on the n rows of X, or null when the model
+  /// drops nothing (then training runs exactly the inference forward pass). Sizes ws's dropout
+  /// buffers and fills ws.row_keys with X's row keys, once for every layer.
+  const DropoutPass* dropout_pass(DropoutPass& storage, std::uint64_t step, const S* X, Index n,
+                                  Workspace<S>& ws) const;
   const S* scaled_input(const S* X, Index n, Workspace<S>& ws) const;
   void check_input(const MatrixCRef<S>& X, const char* what) const;
   /// check_input, ws sized for X's rows, and X's rows contiguous (X itself or a packed copy).
