@@ -11,6 +11,7 @@
 
 #include "finite.hpp"
 #include "fp_env.hpp"
+#include "stop_poll.hpp"
 #include "mlpcore/rng.hpp"
 
 namespace mlpcore {
@@ -81,25 +82,6 @@ Gathered<S> gather_rows(const MatrixCRef<S>& X, const TargetView<S>& targets, co
   return g;
 }
 
-// Calls should_stop when check_interval seconds have passed since the last call.
-class StopPoll {
- public:
-  StopPoll(const std::function<bool()>& should_stop, double interval)
-      : m_should_stop(should_stop), m_interval(interval), m_last(clock::now()) {}
-  bool operator()() {
-    if (!m_should_stop) return false;
-    const auto now = clock::now();
-    if (std::chrono::duration<double>(now - m_last).count() < m_interval) return false;
-    m_last = now;
-    return m_should_stop();
-  }
-
- private:
-  using clock = std::chrono::steady_clock;
-  const std::function<bool()>& m_should_stop;
-  double m_interval;
-  clock::time_point m_last;
-};
 }  // namespace
 
 template <class S>
@@ -131,7 +113,7 @@ EpochResult train_epoch(BasicMlp<S>& net, Optimizer<S>& opt, const MatrixCRef<S>
   epoch_order(order, n, options);
 
   const detail::FlushSubnormals flush;
-  StopPoll poll(should_stop, options.check_interval);
+  detail::StopPoll poll(should_stop, options.check_interval);
   EpochResult result;
   double loss_sum = 0, weight_sum = 0;
   for (Index start = 0, b = 0; start < n; start += bs, ++b) {
@@ -189,7 +171,7 @@ EpochResult train_epoch_sharded(BasicMlp<S>& net, Optimizer<S>& opt, const Matri
   Vector<S> sum(reducer || parts == 1 ? 0 : P);
 
   const detail::FlushSubnormals flush;
-  StopPoll poll(should_stop, options.check_interval);
+  detail::StopPoll poll(should_stop, options.check_interval);
   bool stop_vote = false;
   EpochResult result;
   double loss_sum = 0, weight_sum = 0;

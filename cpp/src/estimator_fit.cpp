@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "fp_env.hpp"
+#include "stop_poll.hpp"
 #include "mlpcore/epoch.hpp"
 
 namespace mlpcore {
@@ -86,25 +87,6 @@ double gather(const MatrixCRef<S>& X, const TargetView<S>& t, const S* w, const 
   bw = ws.batch_w.data();
   return sum;
 }
-
-// Calls should_stop when interval seconds have passed since the last call.
-class Poll {
- public:
-  Poll(const std::function<bool()>& f, double interval) : m_f(f), m_interval(interval), m_last(clock::now()) {}
-  bool operator()() {
-    if (!m_f) return false;
-    const auto now = clock::now();
-    if (std::chrono::duration<double>(now - m_last).count() < m_interval) return false;
-    m_last = now;
-    return m_f();
-  }
-
- private:
-  using clock = std::chrono::steady_clock;
-  const std::function<bool()>& m_f;
-  double m_interval;
-  clock::time_point m_last;
-};
 
 // printf into a std::string (the verbose lines, as Python's % formatting writes them).
 template <class... A>
@@ -212,7 +194,7 @@ EstimatorFitResult fit_estimator(BasicMlp<S>& net, Optimizer<S>& opt, const Matr
   for (Index i = 0; i < n; ++i) order[std::size_t(i)] = i;
 
   const detail::FlushSubnormals flush;
-  Poll poll(should_stop, o.check_interval);
+  detail::StopPoll poll(should_stop, o.check_interval);
   EstimatorFitResult res;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   st.n_iter = 0;

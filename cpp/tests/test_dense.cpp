@@ -10,18 +10,13 @@
 #include <vector>
 
 #include "check.hpp"
+#include "thread_scope.hpp"
 #include "../src/dense.hpp"
 #include "mlpcore/mlpcore.hpp"
 
 using namespace mlpcore;
 
 namespace {
-
-struct Threads {
-  int saved = get_num_threads();
-  explicit Threads(int n) { set_num_threads(n); }
-  ~Threads() { set_num_threads(saved); }
-};
 
 std::vector<float> random_values(Index count, std::uint64_t seed, double scale = 1.0) {
   Rng rng(seed);

@@ -10,21 +10,11 @@
 #endif
 
 #include "check.hpp"
+#include "thread_scope.hpp"
 #include "make_spec.hpp"
 #include "mlpcore/mlpcore.hpp"
 
 using namespace mlpcore;
-
-namespace {
-
-// Sets the thread count for a scope.
-struct Threads {
-  int saved = get_num_threads();
-  explicit Threads(int n) { set_num_threads(n); }
-  ~Threads() { set_num_threads(saved); }
-};
-
-}  // namespace
 
 TEST_CASE(small_net_opens_no_parallel_region) {
   const Threads two(2);
