@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "finite.hpp"
+#include "parallel.hpp"
 #include "fp_env.hpp"
 #include "stop_poll.hpp"
 #include "mlpcore/rng.hpp"
@@ -40,6 +41,9 @@ struct Gathered {
   double weight_sum = 0;
 };
 
+// Values (rows × columns) from which a batch is gathered by the engine's threads.
+constexpr double kParallelGather = double(1 << 16);
+
 // Copies rows idx[0, rows) of X, their targets and weights into the workspace (contiguous rows
 // for the GEMMs).
 template <class S>
@@ -48,17 +52,24 @@ Gathered<S> gather_rows(const MatrixCRef<S>& X, const TargetView<S>& targets, co
   const Index in = X.cols();
   const bool contiguous = X.outerStride() == in;
   S* xb = ws.batch_x.data();
-  for (Index r = 0; r < rows; ++r) {
-    // Rows sit at random places in a possibly large array: ask for a later row's first lines
-    // while copying this one, so the copy is not bound by memory latency.
-    if (r + 4 < rows) {
-      const char* ahead = reinterpret_cast<const char*>(contiguous ? X.data() + idx[r + 4] * in : X.row(idx[r + 4]).data());
-      for (std::size_t off = 0; off < std::min<std::size_t>(sizeof(S) * std::size_t(in), 1024); off += 64)
-        __builtin_prefetch(ahead + off);
+  // A large batch is copied by the engine's threads, each its own rows (the copy is bound by
+  // memory latency and bandwidth, which a second core adds to).
+  const double values = double(rows) * double(in);
+  const int threads = values >= kParallelGather ? detail::engine_threads() : 1;
+  detail::for_parts(rows, threads, threads, [&](Index begin, Index end) {
+    for (Index r = begin; r < end; ++r) {
+      // Rows sit at random places in a possibly large array: ask for a later row's first lines
+      // while copying this one, so the copy is not bound by memory latency.
+      if (r + 4 < end) {
+        const char* ahead =
+            reinterpret_cast<const char*>(contiguous ? X.data() + idx[r + 4] * in : X.row(idx[r + 4]).data());
+        for (std::size_t off = 0; off < std::min<std::size_t>(sizeof(S) * std::size_t(in), 1024); off += 64)
+          __builtin_prefetch(ahead + off);
+      }
+      const S* src = contiguous ? X.data() + idx[r] * in : X.row(idx[r]).data();
+      std::memcpy(xb + r * in, src, sizeof(S) * static_cast<std::size_t>(in));
     }
-    const S* src = contiguous ? X.data() + idx[r] * in : X.row(idx[r]).data();
-    std::memcpy(xb + r * in, src, sizeof(S) * static_cast<std::size_t>(in));
-  }
+  });
   Gathered<S> g;
   g.t.rows = rows;
   if (targets.is_labels()) {

@@ -3,6 +3,7 @@
 // them) and in a prediction's outputs (a finite input near the dtype's limit, 1e38 in float32,
 // can overflow inside the network; the caller gets an error, never NaN probabilities).
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -10,6 +11,7 @@
 #include <type_traits>
 
 #include "mlpcore/types.hpp"
+#include "parallel.hpp"
 
 namespace mlpcore::detail {
 
@@ -34,10 +36,25 @@ Index first_non_finite_row(const S* data, Index rows, Index cols, Index stride) 
   return -1;
 }
 
-/// The same for a matrix (any outer stride).
+/// The same for a matrix (any outer stride); a large one is scanned in parts shared between the
+/// engine's threads (a scan of a whole training set runs before its first epoch).
 template <class S>
 Index first_non_finite_row(const MatrixCRef<S>& X) {
-  return first_non_finite_row<S>(X.data(), X.rows(), X.cols(), X.outerStride());
+  const Index rows = X.rows(), cols = X.cols();
+  const double values = double(rows) * double(cols);
+  const int threads = values >= kParallelWork ? engine_threads() : 1;
+  if (threads <= 1) return first_non_finite_row<S>(X.data(), rows, cols, X.outerStride());
+  std::atomic<Index> first{rows};
+  for_parts(rows, threads, threads * kPiecesPerThread, [&](Index begin, Index end) {
+    if (begin >= first.load(std::memory_order_relaxed)) return;  // an earlier row is already bad
+    const Index bad = first_non_finite_row<S>(X.data() + begin * X.outerStride(), end - begin, cols, X.outerStride());
+    if (bad < 0) return;
+    Index seen = first.load(std::memory_order_relaxed);
+    while (begin + bad < seen && !first.compare_exchange_weak(seen, begin + bad, std::memory_order_relaxed)) {
+    }
+  });
+  const Index found = first.load();
+  return found < rows ? found : -1;
 }
 
 /// Rows of a prediction whose outputs are not finite: how many, and the first few row numbers.

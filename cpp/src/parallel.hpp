@@ -8,7 +8,10 @@
 //   - a matrix product of at least kParallelWork multiply-adds: the engine's float32 GEMM
 //     (gemm/sgemm.cpp) cut into panels of columns (and blocks of rows), Eigen's (float64, or a
 //     build without AVX2) through product() in dense.hpp, cut into blocks of rows or columns;
-//   - an optimizer step over a large parameter buffer (optimizer.cpp).
+//   - an optimizer step over a large parameter buffer (optimizer.cpp);
+//   - the dense layers' row-wise loops for widths up to 16 and their bias gradient, past
+//     kMinPieceWork multiply-adds (loop_parts, dense.hpp);
+//   - gathering a large batch (epoch.cpp) and scanning a large input for NaN (finite.hpp).
 // All go through run_pieces() below (for_parts() wraps it), which counts the region for
 // parallel_regions(). The pool also judges every split by its speed-up and, when sharing did
 // not win (a worker lost its core), runs the next jobs on the caller alone for a while.
@@ -131,6 +134,15 @@ void for_parts(Index n, int threads, Index pieces, const Body& body) {
 /// kParallelWork or when pieces would fall under kMinPartRows rows, else up to engine_threads().
 inline int product_parts(double work, Index extent) {
   if (work < kParallelWork) return 1;
+  return int(std::min<Index>(engine_threads(), std::max<Index>(1, extent / kMinPartRows)));
+}
+
+/// Threads worth using for a plain loop of `work` multiply-adds (the dense layers' row-wise loops
+/// for widths up to 16, which run well below GEMM speed) that splits along `extent` (rows or
+/// columns): one below kMinPieceWork or when a part would fall under kMinPartRows, else up to
+/// engine_threads(). Such a loop is cut into one part per thread (for_parts).
+inline int loop_parts(double work, Index extent) {
+  if (work < kMinPieceWork) return 1;
   return int(std::min<Index>(engine_threads(), std::max<Index>(1, extent / kMinPartRows)));
 }
 

@@ -16,6 +16,7 @@
 #include "bf16/gemm.hpp"
 #include "check.hpp"
 #include "make_spec.hpp"
+#include "thread_scope.hpp"
 #include "mlpcore/mlpcore.hpp"
 
 using namespace mlpcore;
@@ -97,6 +98,32 @@ TEST_CASE(gemm_large_k_and_1023_rows) {
     check_shape(e, 40, 300, 1023, true, false, rng);  // weights: dZᵀ · A
     check_shape(e, 1023, 300, 40, false, false, rng);  // inputs: dZ · W
   }
+}
+
+TEST_CASE(two_threads_give_identical_results) {
+  // Large enough to be packed by pieces and split into tiles between the threads; each element
+  // is still one kernel's sum, so the result is the one-thread result, bit for bit.
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  const bf16::Index M = 1023, N = 300, K = 257;
+  std::vector<float> a(static_cast<std::size_t>(M * K)), b(static_cast<std::size_t>(K * N));
+  for (auto& x : a) x = g(rng);
+  for (auto& x : b) x = g(rng);
+  for (Bf16Engine e : engines())
+    for (int layout = 0; layout < 4; ++layout) {
+      const bool ta = layout & 1, tb = layout & 2;
+      const View va{a.data(), ta ? M : K, ta}, vb{b.data(), tb ? K : N, tb};
+      std::vector<float> one(static_cast<std::size_t>(M * N)), two(one.size());
+      {
+        const Threads scope(1);
+        bf16::gemm(e, va, vb, M, N, K, one.data(), N);
+      }
+      {
+        const Threads scope(2);
+        bf16::gemm(e, va, vb, M, N, K, two.data(), N);
+      }
+      CHECK(one == two);
+    }
 }
 
 TEST_CASE(packing_rounds_to_nearest_even) {

@@ -96,9 +96,13 @@ TEST_CASE(deep_products_and_bias_match_reference) {
 }
 
 TEST_CASE(two_threads_give_identical_results) {
-  // Large enough to be split into pieces (the first splits by columns, the second by rows too).
+  // Large enough to be split into tiles.
+  // Operands packed once for all tiles: B transposed (gathered) or not, A transposed (packed) or
+  // read in place, several k blocks, tiles of odd sizes.
   const Case cases[] = {{1023, 257, 100, false, true, true}, {1023, 33, 300, false, false, false},
-                        {257, 784, 128, true, false, false}};
+                        {257, 784, 128, true, false, false}, {1023, 257, 784, false, true, true},
+                        {257, 785, 1023, true, false, false}, {129, 257, 1023, true, true, true},
+                        {1023, 100, 300, false, false, true}};
   for (const Case& t : cases) CHECK(run_case(t, 1) == run_case(t, 2));
 }
 

@@ -49,7 +49,7 @@ TEST_CASE(small_net_opens_no_parallel_region) {
 // output of a row of ones sums 1024 subnormal products to about 1e-39, still subnormal. With
 // flush-to-zero and denormals-are-zero the weights read as 0 and every output is exactly 0;
 // without, every output is positive. 64 rows make 64 × 1024 × 1024 multiply-adds, a product
-// split between the two threads, so a worker thread computes half of the outputs.
+// split between the two threads, so a worker thread computes part of the outputs.
 TEST_CASE(workers_compute_with_the_callers_floating_point_mode) {
   const Threads two(2);
   Mlp net(make_spec({1024, 1024}, {}, Output::Identity));
@@ -63,7 +63,7 @@ TEST_CASE(workers_compute_with_the_callers_floating_point_mode) {
   _mm_setcsr(caller | 0x8040u);  // FTZ | DAZ on this thread only
   net.outputs(X, ws, Z, false);
   _mm_setcsr(caller);
-  CHECK(parallel_regions() == before + 1);
+  CHECK(parallel_regions() > before);  // packing the operands, then the product's tiles
   CHECK((Z.array() == 0.0f).all());
 
   // Without flushing on the caller, no thread flushes: every output is subnormal. (A worker

@@ -17,9 +17,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
+
+#include "../parallel.hpp"
 
 #define MLPCORE_BF16_TARGET "avx512f,avx512bw,avx512vl,avx512bf16"
 #define MLPCORE_AMX_TARGET "avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16"
@@ -72,11 +75,12 @@ __attribute__((target(MLPCORE_BF16_TARGET))) inline void store_column(std::uint1
   _mm512_i32scatter_epi32(tile + 2 * slot, rows, v, 4);
 }
 
-// A (M × K) → tiles [mb][kb] of 16 rows × 32 k. Rows ≥ M and k ≥ K are zero.
-__attribute__((target(MLPCORE_BF16_TARGET))) void pack_a(View a, Index M, Index K, Index Mp, Index KB,
+// A (M × K) → tiles [mb][kb] of 16 rows × 32 k, for the blocks of 16 rows [mb0, mb1). Rows ≥ M
+// and k ≥ K are zero.
+__attribute__((target(MLPCORE_BF16_TARGET))) void pack_a(View a, Index M, Index K, Index mb0, Index mb1, Index KB,
                                                           std::uint16_t* out) {
   if (!a.transposed) {
-    for (Index i = 0; i < Mp; ++i)
+    for (Index i = mb0 * 16; i < mb1 * 16; ++i)
       for (Index kb = 0; kb < KB; ++kb) {
         std::uint16_t* dst = out + ((i / 16) * KB + kb) * kTile + (i % 16) * 32;
         const __m512i v = i < M ? load_bf16x32(a.p + i * a.ld + kb * 32, K - kb * 32) : _mm512_setzero_si512();
@@ -86,7 +90,7 @@ __attribute__((target(MLPCORE_BF16_TARGET))) void pack_a(View a, Index M, Index 
   }
   // Transposed source (A(i, k) = p[k·ld + i], rows of the source are k): build each k-pair of
   // 16 rows i as one register, then write it down a column of the tile.
-  for (Index mb = 0; mb < Mp / 16; ++mb) {
+  for (Index mb = mb0; mb < mb1; ++mb) {
     const __mmask16 m = lanes(M - mb * 16);
     for (Index kb = 0; kb < KB; ++kb) {
       std::uint16_t* tile = out + (mb * KB + kb) * kTile;
@@ -100,11 +104,12 @@ __attribute__((target(MLPCORE_BF16_TARGET))) void pack_a(View a, Index M, Index 
   }
 }
 
-// B (K × N) → tiles [nb][kb] of 16 k-pairs × 16 columns. k ≥ K and columns ≥ N are zero.
-__attribute__((target(MLPCORE_BF16_TARGET))) void pack_b(View b, Index N, Index K, Index Np, Index KB,
+// B (K × N) → tiles [nb][kb] of 16 k-pairs × 16 columns, for the blocks of 16 columns
+// [nb0, nb1). k ≥ K and columns ≥ N are zero.
+__attribute__((target(MLPCORE_BF16_TARGET))) void pack_b(View b, Index N, Index K, Index nb0, Index nb1, Index KB,
                                                           std::uint16_t* out) {
   if (!b.transposed) {
-    for (Index nb = 0; nb < Np / 16; ++nb) {
+    for (Index nb = nb0; nb < nb1; ++nb) {
       const __mmask16 m = lanes(N - nb * 16);
       for (Index kb = 0; kb < KB; ++kb) {
         std::uint16_t* tile = out + (nb * KB + kb) * kTile;
@@ -120,7 +125,7 @@ __attribute__((target(MLPCORE_BF16_TARGET))) void pack_b(View b, Index N, Index 
   }
   // Transposed source (B(k, j) = p[j·ld + k]): a source row j holds the k-pairs of column j
   // side by side, so 32 of its floats become the 16 words of column j of a tile.
-  for (Index j = 0; j < Np; ++j)
+  for (Index j = nb0 * 16; j < nb1 * 16; ++j)
     for (Index kb = 0; kb < KB; ++kb) {
       std::uint16_t* tile = out + ((j / 16) * KB + kb) * kTile;
       const __m512i v = j < N ? load_bf16x32(b.p + j * b.ld + kb * 32, K - kb * 32) : _mm512_setzero_si512();
@@ -152,9 +157,10 @@ inline void copy_edge(const float* tile, float* C, Index ldc, Index rows, Index 
     }                                                                                                      \
   } while (0)
 
+// C's rows [r0, r1) × columns [c0, c1) (multiples of 32, or M and N rounded up to 32).
 __attribute__((target(MLPCORE_AMX_TARGET))) void amx_kernel(const std::uint16_t* Ap, const std::uint16_t* Bp,
-                                                             Index M, Index N, Index Mp, Index Np, Index KB,
-                                                             float* C, Index ldc) {
+                                                             Index M, Index N, Index r0, Index r1, Index c0,
+                                                             Index c1, Index KB, float* C, Index ldc) {
   TileConfig cfg;
   for (int t = 0; t < 8; ++t) {
     cfg.colsb[t] = 64;
@@ -163,10 +169,10 @@ __attribute__((target(MLPCORE_AMX_TARGET))) void amx_kernel(const std::uint16_t*
   // The configuration is per thread and another library may have changed it: load it each call.
   _tile_loadconfig(&cfg);
   alignas(64) float edge[256];
-  for (Index nb = 0; nb < Np / 16; nb += 2) {
+  for (Index nb = c0 / 16; nb < c1 / 16; nb += 2) {
     const std::uint16_t* b0 = Bp + nb * KB * kTile;
     const std::uint16_t* b1 = b0 + KB * kTile;
-    for (Index mb = 0; mb < Mp / 16; mb += 2) {
+    for (Index mb = r0 / 16; mb < r1 / 16; mb += 2) {
       const std::uint16_t* a0 = Ap + mb * KB * kTile;
       const std::uint16_t* a1 = a0 + KB * kTile;
       _tile_zero(0);
@@ -194,14 +200,15 @@ __attribute__((target(MLPCORE_AMX_TARGET))) void amx_kernel(const std::uint16_t*
 #undef MLPCORE_STORE_C
 
 // 8 rows × 32 columns of C per pass: 16 accumulators, the A pair broadcast, B rows loaded once.
+// C's rows [r0, r1) × columns [c0, c1), as amx_kernel.
 __attribute__((target(MLPCORE_BF16_TARGET))) void avx512_kernel(const std::uint16_t* Ap, const std::uint16_t* Bp,
-                                                                 Index M, Index N, Index Mp, Index Np, Index KB,
-                                                                 float* C, Index ldc) {
-  for (Index nb = 0; nb < Np / 16; nb += 2) {
+                                                                 Index M, Index N, Index r0, Index r1, Index c0,
+                                                                 Index c1, Index KB, float* C, Index ldc) {
+  for (Index nb = c0 / 16; nb < c1 / 16; nb += 2) {
     const std::uint16_t* b0 = Bp + nb * KB * kTile;
     const std::uint16_t* b1 = b0 + KB * kTile;
     const __mmask16 m0 = lanes(N - nb * 16), m1 = lanes(N - nb * 16 - 16);
-    for (Index i0 = 0; i0 < Mp && i0 < M; i0 += 8) {
+    for (Index i0 = r0; i0 < r1 && i0 < M; i0 += 8) {
       const std::uint16_t* a = Ap + (i0 / 16) * KB * kTile + (i0 % 16) * 32;
       __m512 acc[8][2];
       for (int i = 0; i < 8; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -244,12 +251,52 @@ void gemm(Bf16Engine engine, View a, View b, Index M, Index N, Index K, float* C
   const Index Mp = round_up(M, 32), Np = round_up(N, 32), KB = round_up(K, 32) / 32;
   std::uint16_t* Ap = Buffers::aligned(t_buffers.a, Mp * KB * kTile / 16);
   std::uint16_t* Bp = Buffers::aligned(t_buffers.b, Np * KB * kTile / 16);
-  pack_a(a, M, K, Mp, KB, Ap);
-  pack_b(b, N, K, Np, KB, Bp);
-  if (engine == Bf16Engine::Amx)
-    amx_kernel(Ap, Bp, M, N, Mp, Np, KB, C, ldc);
-  else
-    avx512_kernel(Ap, Bp, M, N, Mp, Np, KB, C, ldc);
+  // Shared between the engine's threads like the float32 product (gemm/sgemm.cpp): both
+  // operands are packed once, into the caller's buffers, by pieces of a first job; then C is cut
+  // into tiles of 32-row × 32-column units, near square, handed out by a second. Each element of
+  // C is one kernel's sum over all of K, so results do not depend on the thread count.
+  const double work = double(M) * double(N) * double(K);
+  const int threads = work >= 2 * detail::kParallelWork ? detail::engine_threads() : 1;
+  const Index row_units = Mp / 32, col_units = Np / 32;
+  struct Job {
+    Bf16Engine engine;
+    View a, b;
+    Index M, N, K, KB;
+    std::uint16_t *Ap, *Bp;
+    float* C;
+    Index ldc, pieces, row_pieces, col_pieces;
+  } job{engine, a, b, M, N, K, KB, Ap, Bp, C, ldc, 1, 1, 1};
+  const auto pack = [](const void* context, Index i) {
+    const Job& j = *static_cast<const Job*>(context);
+    const Index ablocks = round_up(j.M, 32) / 16, bblocks = round_up(j.N, 32) / 16;
+    pack_a(j.a, j.M, j.K, ablocks * i / j.pieces, ablocks * (i + 1) / j.pieces, j.KB, j.Ap);
+    pack_b(j.b, j.N, j.K, bblocks * i / j.pieces, bblocks * (i + 1) / j.pieces, j.KB, j.Bp);
+  };
+  const auto tile = [](const void* context, Index i) {
+    const Job& j = *static_cast<const Job*>(context);
+    const Index rows = round_up(j.M, 32) / 32, cols = round_up(j.N, 32) / 32;
+    const Index rp = i / j.col_pieces, cp = i % j.col_pieces;
+    const Index r0 = rows * rp / j.row_pieces * 32, r1 = rows * (rp + 1) / j.row_pieces * 32;
+    const Index c0 = cols * cp / j.col_pieces * 32, c1 = cols * (cp + 1) / j.col_pieces * 32;
+    if (r0 >= r1 || c0 >= c1) return;
+    if (j.engine == Bf16Engine::Amx)
+      amx_kernel(j.Ap, j.Bp, j.M, j.N, r0, r1, c0, c1, j.KB, j.C, j.ldc);
+    else
+      avx512_kernel(j.Ap, j.Bp, j.M, j.N, r0, r1, c0, c1, j.KB, j.C, j.ldc);
+  };
+  if (threads <= 1) {
+    pack(&job, 0);
+    tile(&job, 0);
+    return;
+  }
+  const Index wanted = std::max<Index>(
+      threads, std::min<Index>(threads * detail::kPiecesPerThread, Index(work / (2 * detail::kMinPieceWork))));
+  job.pieces = wanted;
+  detail::run_pieces(wanted, threads, pack, &job);
+  const double ratio = double(N) / double(M);
+  job.col_pieces = std::clamp<Index>(Index(std::lround(std::sqrt(double(wanted) * ratio))), 1, col_units);
+  job.row_pieces = std::clamp<Index>((wanted + job.col_pieces - 1) / job.col_pieces, 1, row_units);
+  detail::run_pieces(job.row_pieces * job.col_pieces, threads, tile, &job);
 #endif
 }
 

@@ -6,6 +6,7 @@
 #ifdef MLPCORE_SGEMM
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -25,6 +26,8 @@ namespace {
 // cut into equal blocks (equal k blocks avoid a thin last block that reloads all of C for a
 // few steps).
 constexpr Index kKc = 256, kMc = 120, kNc = 512;
+// Rows below which a split product's tile is not cut further.
+constexpr Index kMinTileRows = 2 * kMr;
 
 Index cut(Index extent, Index max_block, Index multiple) {
   const Index blocks = (extent + max_block - 1) / max_block;
@@ -79,6 +82,28 @@ void gather_panel(const float* src, Index stride, Index kc, Index w, float* __re
 }
 #endif
 
+// kc rows of w ≤ kNr floats (row p at src + p·stride) into a panel of kNr-float rows, the rest
+// of each row zero: masked vector moves (a copy loop per row compiled to a library call per row,
+// 8 % of a training step's time at batch 1024, measured).
+void copy_rows(const float* src, Index stride, Index kc, Index w, float* __restrict panel) {
+#if defined(__AVX512F__)
+  const __mmask16 m0 = w >= 16 ? __mmask16(0xffff) : __mmask16((1u << w) - 1);
+  const __mmask16 m1 = w >= 32 ? __mmask16(0xffff) : w > 16 ? __mmask16((1u << (w - 16)) - 1) : __mmask16(0);
+  for (Index p = 0; p < kc; ++p, src += stride) {
+    _mm512_store_ps(panel + p * kNr, _mm512_maskz_loadu_ps(m0, src));
+    _mm512_store_ps(panel + p * kNr + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+  }
+#else
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(w)), lane);
+  const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(w) - 8), lane);
+  for (Index p = 0; p < kc; ++p, src += stride) {
+    _mm256_store_ps(panel + p * kNr, _mm256_maskload_ps(src, m0));
+    _mm256_store_ps(panel + p * kNr + 8, _mm256_maskload_ps(src + 8, m1));
+  }
+#endif
+}
+
 // Packs B's rows [p0, p0 + kc) × columns [j0, j0 + nc) into panels of kNr columns: panel q holds
 // kc rows of kNr floats (columns past nc are zero), so the kernel reads it with aligned loads.
 void pack_b(const Product& g, Index p0, Index kc, Index j0, Index nc, float* __restrict dst) {
@@ -87,11 +112,7 @@ void pack_b(const Product& g, Index p0, Index kc, Index j0, Index nc, float* __r
     float* __restrict panel = dst + q * kc;
     if (g.b_col == 1) {  // rows of B are contiguous: copy kNr floats per row
       const float* src = g.b + p0 * g.b_row + j0 + q;
-      for (Index p = 0; p < kc; ++p, src += g.b_row) {
-        float* __restrict row = panel + p * kNr;
-        for (Index j = 0; j < w; ++j) row[j] = src[j];
-        for (Index j = w; j < kNr; ++j) row[j] = 0.0f;
-      }
+      copy_rows(src, g.b_row, kc, w, panel);
     } else {  // B transposed (Wᵀ in the forward product): columns of B are contiguous
 #if defined(__AVX512F__)
       if (g.b_col < (Index(1) << 26)) {  // 32-bit gather offsets
@@ -115,31 +136,44 @@ constexpr auto kernel_table(std::integer_sequence<int, M...>) {
                     sizeof...(M)>{&kernel<M + 1, KContig>...};
 }
 
-// C's rows [r0, r1) × columns [c0, c1), every k: the loops of one piece.
+// Operands packed once for all the pieces of a product split between threads: B as panels of
+// kNr columns over the whole depth (panel q at b + q·kNr·k, step p at + p·kNr), and a transposed
+// A as micro-panels of kMr rows (rows i0.. at a + i0·k, step p at + p·kMr). Null: each piece
+// packs its own (B), or reads A in place (a row-major A).
+struct Packed {
+  const float* a = nullptr;
+  const float* b = nullptr;
+};
+
+// C's rows [r0, r1) × columns [c0, c1), every k: the loops of one piece. Operands come from
+// `packed` where it has them, else are packed here into this thread's buffers.
 template <bool KContig>
-void block(const Product& g, Index r0, Index r1, Index c0, Index c1) {
+void block(const Product& g, const Packed& packed, Index r0, Index r1, Index c0, Index c1) {
   static constexpr auto kernels = kernel_table<KContig>(std::make_integer_sequence<int, kMr>{});
-  float* bp = packing_buffer();
-  float* ap = bp + kKc * kNc;
+  float* const own = packed.b && (KContig || packed.a) ? nullptr : packing_buffer();
+  float* const bp = own;
+  float* const ap = own ? own + kKc * kNc : nullptr;
   const Index lda = KContig ? g.a_row : kMr;
   const Index kc_max = cut(g.k, kKc, 4), nc_max = cut(c1 - c0, kNc, kNr), mc_max = cut(r1 - r0, kMc, kMr);
   for (Index jc = c0; jc < c1; jc += nc_max) {
     const Index nc = std::min(nc_max, c1 - jc);
     for (Index pc = 0; pc < g.k; pc += kc_max) {
       const Index kc = std::min(kc_max, g.k - pc);
-      pack_b(g, pc, kc, jc, nc, bp);
+      if (!packed.b) pack_b(g, pc, kc, jc, nc, bp);
       const Start start = pc > 0 ? Start::Load : g.bias ? Start::Bias : Start::Zero;
       const bool last = pc + kc >= g.k;
       for (Index ic = r0; ic < r1; ic += mc_max) {
         const Index mc = std::min(mc_max, r1 - ic);
-        if (!KContig) pack_a_transposed(g, ic, mc, pc, kc, ap);
+        if (!KContig && !packed.a) pack_a_transposed(g, ic, mc, pc, kc, ap);
         for (Index jr = 0; jr < nc; jr += kNr) {
-          const float* panel = bp + jr * kc;
+          const float* panel = packed.b ? packed.b + (jc + jr) * g.k + pc * kNr : bp + jr * kc;
           const float* bias = g.bias ? g.bias + jc + jr : nullptr;
           const Index nr = std::min<Index>(kNr, nc - jr);
           for (Index ir = 0; ir < mc; ir += kMr) {
             const Index mr = std::min<Index>(kMr, mc - ir);
-            const float* a = KContig ? g.a + (ic + ir) * g.a_row + pc : ap + ir * kc;
+            const float* a = KContig   ? g.a + (ic + ir) * g.a_row + pc
+                             : packed.a ? packed.a + (ic + ir) * g.k + pc * kMr
+                                        : ap + ir * kc;
             float* c = g.c + (ic + ir) * g.ldc + jc + jr;
             kernels[std::size_t(mr - 1)](kc, a, lda, panel, c, g.ldc, nr, start, bias);
           }
@@ -150,11 +184,11 @@ void block(const Product& g, Index r0, Index r1, Index c0, Index c1) {
   }
 }
 
-void run_block(const Product& g, Index r0, Index r1, Index c0, Index c1) {
+void run_block(const Product& g, const Packed& packed, Index r0, Index r1, Index c0, Index c1) {
   if (g.a_col == 1)
-    block<true>(g, r0, r1, c0, c1);
+    block<true>(g, packed, r0, r1, c0, c1);
   else
-    block<false>(g, r0, r1, c0, c1);
+    block<false>(g, packed, r0, r1, c0, c1);
 }
 
 // C = bias (or 0) when k = 0: no kernel runs.
@@ -163,6 +197,31 @@ void fill_empty(const Product& g) {
     for (Index j = 0; j < g.n; ++j) g.c[i * g.ldc + j] = g.bias ? g.bias[j] : 0.0f;
   if (g.epilogue) g.epilogue(g.epilogue_context, 0, g.m, 0, g.n);
 }
+
+// The calling thread's buffer for operands packed once per split product (Packed), grown on
+// demand and kept, so the steady state allocates nothing.
+float* shared_buffer(std::size_t floats) {
+  struct Buffer {
+    float* data = nullptr;
+    std::size_t size = 0;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local Buffer buffer;
+  if (buffer.size < floats) {
+    std::free(buffer.data);
+    buffer.data = nullptr;
+    buffer.size = 0;
+    const std::size_t bytes = (sizeof(float) * floats + 63) / 64 * 64;
+    buffer.data = static_cast<float*>(std::aligned_alloc(64, bytes));
+    if (!buffer.data) throw std::bad_alloc();
+    buffer.size = floats;
+  }
+  return buffer.data;
+}
+
+// Above this many packed floats (64 MiB) a split product does not pack its operands once for all
+// pieces; each piece packs its own, as a single-thread product does.
+constexpr std::size_t kMaxShared = std::size_t(16) << 20;
 
 }  // namespace
 
@@ -173,35 +232,65 @@ void sgemm(const Product& g, int threads) {
   if (g.k <= 0) return fill_empty(g);
   const double work = double(g.m) * double(g.n) * double(g.k);
   if (threads > 1 && work < kParallelWork) threads = 1;
-  // Pieces: whole panels of columns first (each piece packs only its own columns of B), then
-  // blocks of rows when the panels are too few (each packs its columns of B again);
-  // kPiecesPerThread per thread, none under kMinPieceWork multiply-adds or kMinPieceRows rows.
-  // Smaller pieces bound better what a worker that loses its core holds back, but cost more
-  // packing and thinner blocks: with 1M multiply-adds per piece, one thread running all the
-  // pieces of a 784-256-128-10 step at batch 128 was a quarter slower than one product (measured).
-  const Index panels = (g.n + kNr - 1) / kNr, row_blocks = (g.m + kMr - 1) / kMr;
+  const Index panels = (g.n + kNr - 1) / kNr, row_panels = (g.m + kMr - 1) / kMr;
+  const bool pack_a = g.a_col != 1;
+  const std::size_t shared =
+      std::size_t(panels) * kNr * std::size_t(g.k) + (pack_a ? std::size_t(row_panels) * kMr * std::size_t(g.k) : 0);
+  if (threads <= 1) return run_block(g, Packed{}, 0, g.m, 0, g.n);
+  // Split between threads, in two jobs. First B, and a transposed A, are packed once into the
+  // caller's buffer (each piece packing its own would pack B again for every block of rows, and
+  // A again for every block of columns: with pieces of column panels, a 2-thread dL_dW packed
+  // dL_dZᵀ eight times). Then C is cut into tiles near square in shape (a tall or wide tile reads
+  // more of the operands per multiply-add), kPiecesPerThread per thread and none under
+  // kMinPieceWork multiply-adds, handed out from a shared counter (parallel.hpp). Each element
+  // of C still sums its k terms in the same blocks and order as on one thread: results repeat
+  // bit for bit whatever the thread count. Past kMaxShared, each piece packs its own operands.
   const Index wanted =
-      threads > 1 ? std::max<Index>(threads, std::min<Index>(threads * kPiecesPerThread, Index(work / kMinPieceWork)))
-                  : 1;
-  const Index col_pieces = std::min(panels, wanted);
-  const Index row_pieces =
-      std::max<Index>(1, std::min((wanted + col_pieces - 1) / col_pieces, g.m / kMinPieceRows));
-  if (threads <= 1 || col_pieces * row_pieces <= 1) return run_block(g, 0, g.m, 0, g.n);
+      std::max<Index>(threads, std::min<Index>(threads * kPiecesPerThread, Index(work / kMinPieceWork)));
+  Packed packed;
+  if (shared <= kMaxShared) {
+    float* buffer = shared_buffer(shared);
+    packed.b = buffer;
+    if (pack_a) packed.a = buffer + std::size_t(panels) * kNr * std::size_t(g.k);
+  }
+  struct PackJob {
+    const Product& g;
+    const Packed& packed;
+    Index panels, row_panels, pieces;
+  } pack_job{g, packed, panels, row_panels, wanted};
+  if (packed.b) run_pieces(wanted, threads, [](const void* context, Index i) {
+    const PackJob& j = *static_cast<const PackJob*>(context);
+    const Index q0 = j.panels * i / j.pieces, q1 = j.panels * (i + 1) / j.pieces;
+    if (q0 < q1) {
+      const Index c0 = q0 * kNr, c1 = std::min(j.g.n, q1 * kNr);
+      pack_b(j.g, 0, j.g.k, c0, c1 - c0, const_cast<float*>(j.packed.b) + c0 * j.g.k);
+    }
+    if (j.packed.a) {
+      const Index r0 = j.row_panels * i / j.pieces * kMr, r1 = std::min(j.g.m, j.row_panels * (i + 1) / j.pieces * kMr);
+      if (r0 < r1) pack_a_transposed(j.g, r0, r1 - r0, 0, j.g.k, const_cast<float*>(j.packed.a) + r0 * j.g.k);
+    }
+  }, &pack_job);
+  // Tiles: col_pieces × row_pieces ≈ wanted, with tile sides in about the ratio of C's.
+  const double ratio = double(g.n) / double(g.m);
+  Index col_pieces = std::clamp<Index>(Index(std::lround(std::sqrt(double(wanted) * ratio))), 1, panels);
+  Index row_pieces = std::clamp<Index>((wanted + col_pieces - 1) / col_pieces, 1, std::max<Index>(1, g.m / kMinTileRows));
+  if (col_pieces * row_pieces < threads) col_pieces = std::min<Index>(panels, (threads + row_pieces - 1) / row_pieces);
   struct Job {
     const Product& g;
-    Index panels, row_blocks, col_pieces, row_pieces;
-  } job{g, panels, row_blocks, col_pieces, row_pieces};
+    const Packed& packed;
+    Index panels, row_panels, col_pieces, row_pieces;
+  } job{g, packed, panels, row_panels, col_pieces, row_pieces};
   run_pieces(col_pieces * row_pieces, threads, [](const void* context, Index i) {
     const Job& j = *static_cast<const Job*>(context);
     const Index cp = i % j.col_pieces, rp = i / j.col_pieces;
     const Index c0 = std::min(j.g.n, j.panels * cp / j.col_pieces * kNr);
     const Index c1 = std::min(j.g.n, j.panels * (cp + 1) / j.col_pieces * kNr);
-    const Index r0 = std::min(j.g.m, j.row_blocks * rp / j.row_pieces * kMr);
-    const Index r1 = std::min(j.g.m, j.row_blocks * (rp + 1) / j.row_pieces * kMr);
-    if (r0 < r1 && c0 < c1) run_block(j.g, r0, r1, c0, c1);
+    const Index r0 = std::min(j.g.m, j.row_panels * rp / j.row_pieces * kMr);
+    const Index r1 = std::min(j.g.m, j.row_panels * (rp + 1) / j.row_pieces * kMr);
+    if (r0 < r1 && c0 < c1) run_block(j.g, j.packed, r0, r1, c0, c1);
   }, &job, [](const void* context) {  // the same sums, blocked as one product (sgemm.hpp)
     const Job& j = *static_cast<const Job*>(context);
-    run_block(j.g, 0, j.g.m, 0, j.g.n);
+    run_block(j.g, j.packed, 0, j.g.m, 0, j.g.n);
   });
 }
 

@@ -10,10 +10,11 @@
 // packed per MC × KC block) by one KC × NR panel kept in L1, holding the MR × NR tile of C in
 // registers. See sgemm.cpp for the sizes and why.
 //
-// Threads: C is cut into pieces of whole NR-column panels (and row blocks only when there are
-// too few panels), handed out from a shared counter (parallel.hpp), so a worker that loses its
-// core holds back one piece at most. Each element of C sums its k terms in the same blocks, in
-// the same order, whatever the thread count and whoever computes it: results repeat bit for bit.
+// Threads: the threads first pack B (and a transposed A) once, over the whole depth, into the
+// caller's buffer; then C is cut into near-square tiles of whole NR-column panels and MR-row
+// blocks, handed out from a shared counter (parallel.hpp), so a worker that loses its core holds
+// back one tile at most. Each element of C sums its k terms in the same blocks, in the same
+// order, whatever the thread count and whoever computes it: results repeat bit for bit.
 #pragma once
 
 #include "mlpcore/types.hpp"
