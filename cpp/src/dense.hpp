@@ -160,21 +160,27 @@ void dense_forward(const S* __restrict A, Index n, Index in, const S* __restrict
   }
 }
 
-/// dW = dZᵀ·A and db = Σ_rows dZ.  dZ: n × out, A: n × in, dW: out × in, db: out.
-/// Wt: scratch of in·out values.
+/// db = Σ_rows dZ (dZ: n × out), summed down the rows in order (a contiguous pass per row); a
+/// large one is split between the threads by columns, so the sums do not depend on the split.
 template <class S>
-void dense_weight_grad(const S* __restrict dZ, Index n, Index out, const S* __restrict A, Index in,
-                       S* __restrict dW, S* __restrict db, S* __restrict Wt) {
-  // db: sums down the rows, each thread over its own columns (a contiguous pass per row).
-  const double rows_out = double(n) * double(out);
-  for_parts(out, loop_parts(rows_out, out), loop_parts(rows_out, out), [&](Index j0, Index j1) {
+void bias_grad(const S* __restrict dZ, Index n, Index out, S* __restrict db) {
+  const double values = double(n) * double(out);
+  for_parts(out, loop_parts(values, out), loop_parts(values, out), [&](Index j0, Index j1) {
     for (Index j = j0; j < j1; ++j) db[j] = S(0);
     for (Index r = 0; r < n; ++r) {
       const S* __restrict dzr = dZ + r * out;
       for (Index j = j0; j < j1; ++j) db[j] += dzr[j];
     }
   });
-  const double work = rows_out * double(in);
+}
+
+/// dW = dZᵀ·A and db = Σ_rows dZ.  dZ: n × out, A: n × in, dW: out × in, db: out.
+/// Wt: scratch of in·out values.
+template <class S>
+void dense_weight_grad(const S* __restrict dZ, Index n, Index out, const S* __restrict A, Index in,
+                       S* __restrict dW, S* __restrict db, S* __restrict Wt) {
+  bias_grad<S>(dZ, n, out, db);
+  const double work = double(n) * double(out) * double(in);
   if (in <= kSmallDim) {
     // (dWᵀ)_k = Σ_r a_rk · dz_r, accumulated contiguously, then transposed once; each thread
     // takes its own outputs.

@@ -20,10 +20,7 @@ void dense_forward(const float* A, Index n, Index in, const float* W, const floa
 }
 
 void dense_weight_grad(const float* dZ, Index n, Index out, const float* A, Index in, float* dW, float* db) {
-  // dL_db = Σ_r dL_dZ_r, exactly as the float32 path sums it (rows in order).
-  for (Index j = 0; j < out; ++j) db[j] = 0.0f;
-  for (Index r = 0; r < n; ++r)
-    for (Index j = 0; j < out; ++j) db[j] += dZ[r * out + j];
+  detail::bias_grad<float>(dZ, n, out, db);  // float32, exactly as the float32 path sums it
   gemm(bf16_engine(), View{dZ, out, true}, View{A, in, false}, out, in, n, dW, in);
 }
 
