@@ -88,11 +88,15 @@ void spin_for(std::chrono::microseconds duration, const Done& done) {
 //    instead of the spin hands the core to other processes and waits a time slice for it back.
 //  - a worker, done with a job, spins kWorkerSpin for the next one (products follow each other
 //    within microseconds in a training step; waking a sleeping thread costs more than a small
-//    piece), unless the OS preempted it within the last kQuietAfterPreempt: then the core is
+//    piece), unless the OS preempted it twice within kQuietAfterPreempt: then the core is
 //    shared with another process, and spinning there would spend the worker's fair share of it,
 //    leaving it descheduled when the next job comes, where a sleeping worker is woken at once.
 //    Spinning always made 2 threads ~10 % slower than 1 with a busy core at batch 128; never
-//    spinning lost a quarter of the idle speed-up at that batch.
+//    spinning lost a quarter of the idle speed-up at that batch. A single preemption is the
+//    OS's housekeeping on an idle core: going quiet after each one put the worker to sleep
+//    between most jobs on a virtual machine, and batch 128 ran 1.43 times faster on 2 threads
+//    than on 1 instead of 1.70 (bench_busy_large.py, both builds side by side; busy: 1.04 and
+//    1.02 times the 1-thread time).
 //  - when a job ran less than kMinSpeedup times faster than the caller alone would have (its
 //    processor time per piece times the pieces, plus kWakeSlack), a worker lost its core while
 //    holding a piece, or the threads share a core with other processes: for the next m_backoff
@@ -184,13 +188,18 @@ class Pool {
     std::uint32_t seen = 0;
     long preempted = 0;  // involuntary context switches of this thread so far
     auto quiet_until = std::chrono::steady_clock::now();
+    auto last_preempt = quiet_until - kQuietAfterPreempt;
     for (;;) {
       rusage usage;
       getrusage(RUSAGE_THREAD, &usage);
       const auto now = std::chrono::steady_clock::now();
       if (usage.ru_nivcsw != preempted) {
+        // A second preemption within kQuietAfterPreempt (or several since the last look): the
+        // core is shared. A lone one is the OS's own housekeeping on an otherwise idle core.
+        if (usage.ru_nivcsw - preempted > 1 || now - last_preempt < kQuietAfterPreempt)
+          quiet_until = now + kQuietAfterPreempt;
         preempted = usage.ru_nivcsw;
-        quiet_until = now + kQuietAfterPreempt;
+        last_preempt = now;
       }
       const auto next_job = [&] {
         return std::uint32_t(m_ticket.load(std::memory_order_acquire) >> 32) != seen;
