@@ -137,15 +137,12 @@ inline int product_parts(double work, Index extent) {
   return int(std::min<Index>(engine_threads(), std::max<Index>(1, extent / kMinPartRows)));
 }
 
-/// Multiply-adds (or values) below which a plain loop runs on one thread.
-constexpr double kMinLoopWork = double(1 << 17);
-
 /// Threads worth using for a plain loop of `work` multiply-adds (the dense layers' row-wise loops
 /// for widths up to 16, which run well below GEMM speed) that splits along `extent` (rows or
-/// columns): one below kMinLoopWork or when a part would fall under kMinPartRows, else up to
+/// columns): one below kMinPieceWork or when a part would fall under kMinPartRows, else up to
 /// engine_threads(). Such a loop is cut into one part per thread (for_parts).
 inline int loop_parts(double work, Index extent) {
-  if (work < kMinLoopWork) return 1;
+  if (work < kMinPieceWork) return 1;
   return int(std::min<Index>(engine_threads(), std::max<Index>(1, extent / kMinPartRows)));
 }
 

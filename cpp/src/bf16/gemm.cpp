@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "../gemm/transpose.hpp"
 #include "../parallel.hpp"
 
 #define MLPCORE_BF16_TARGET "avx512f,avx512bw,avx512vl,avx512bf16"
@@ -69,36 +70,6 @@ __attribute__((target(MLPCORE_BF16_TARGET))) inline __m512i pair_rows(const floa
   return _mm512_permutexvar_epi16(interleave, both);
 }
 
-// Stores the 16 × 16 matrix of 32-bit words whose row c is v[c] transposed into a tile: tile row
-// r (64 bytes) gets word r of every v[c], in order of c. Shuffles in registers and 16 aligned
-// stores; one scatter per v[c] instead took about a fifth of a bf16 product's time (measured).
-__attribute__((target(MLPCORE_BF16_TARGET))) inline void store_transposed(std::uint16_t* tile, const __m512i (&v)[16]) {
-  // Stage 1: a[2i] and a[2i+1] interleave the 32-bit words of v[2i] and v[2i+1] within each
-  // 128-bit lane. Stage 2: b[4i+q], lane L, holds word 4L+q of v[4i .. 4i+3].
-  __m512i a[16], b[16];
-  for (int i = 0; i < 8; ++i) {
-    a[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
-    a[2 * i + 1] = _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {
-    b[4 * i] = _mm512_unpacklo_epi64(a[4 * i], a[4 * i + 2]);
-    b[4 * i + 1] = _mm512_unpackhi_epi64(a[4 * i], a[4 * i + 2]);
-    b[4 * i + 2] = _mm512_unpacklo_epi64(a[4 * i + 1], a[4 * i + 3]);
-    b[4 * i + 3] = _mm512_unpackhi_epi64(a[4 * i + 1], a[4 * i + 3]);
-  }
-  // Stage 3: word 4L+q of all 16 rows is lane L of b[q], b[4+q], b[8+q], b[12+q], gathered by
-  // two rounds of 128-bit lane shuffles.
-  for (int q = 0; q < 4; ++q) {
-    const __m512i lo01 = _mm512_shuffle_i32x4(b[q], b[4 + q], 0x44), hi01 = _mm512_shuffle_i32x4(b[q], b[4 + q], 0xEE);
-    const __m512i lo23 = _mm512_shuffle_i32x4(b[8 + q], b[12 + q], 0x44),
-                  hi23 = _mm512_shuffle_i32x4(b[8 + q], b[12 + q], 0xEE);
-    _mm512_store_si512(tile + (0 + q) * 32, _mm512_shuffle_i32x4(lo01, lo23, 0x88));
-    _mm512_store_si512(tile + (4 + q) * 32, _mm512_shuffle_i32x4(lo01, lo23, 0xDD));
-    _mm512_store_si512(tile + (8 + q) * 32, _mm512_shuffle_i32x4(hi01, hi23, 0x88));
-    _mm512_store_si512(tile + (12 + q) * 32, _mm512_shuffle_i32x4(hi01, hi23, 0xDD));
-  }
-}
-
 // A (M × K) → tiles [mb][kb] of 16 rows × 32 k, for the blocks of 16 rows [mb0, mb1). Rows ≥ M
 // and k ≥ K are zero.
 __attribute__((target(MLPCORE_BF16_TARGET))) void pack_a(View a, Index M, Index K, Index mb0, Index mb1, Index KB,
@@ -124,7 +95,7 @@ __attribute__((target(MLPCORE_BF16_TARGET))) void pack_a(View a, Index M, Index 
         const float* r1 = k + 1 < K ? a.p + (k + 1) * a.ld + mb * 16 : nullptr;
         pairs[r] = pair_rows(r0, r1, m);
       }
-      store_transposed(out + (mb * KB + kb) * kTile, pairs);
+      detail::store_transposed16(out + (mb * KB + kb) * kTile, 64, pairs);
     }
   }
 }
@@ -160,7 +131,7 @@ __attribute__((target(MLPCORE_BF16_TARGET))) void pack_b(View b, Index N, Index 
         const Index j = nb * 16 + c;
         columns[c] = j < N ? load_bf16x32(b.p + j * b.ld + kb * 32, K - kb * 32) : _mm512_setzero_si512();
       }
-      store_transposed(out + (nb * KB + kb) * kTile, columns);
+      detail::store_transposed16(out + (nb * KB + kb) * kTile, 64, columns);
     }
 }
 

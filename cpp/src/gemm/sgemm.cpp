@@ -15,6 +15,7 @@
 
 #include "../parallel.hpp"
 #include "kernels.hpp"
+#include "transpose.hpp"
 
 namespace mlpcore::detail::gemm {
 
@@ -66,18 +67,19 @@ void pack_a_transposed(const Product& g, Index i0, Index mc, Index p0, Index kc,
 
 #if defined(__AVX512F__)
 // One panel of a transposed B (column j of the panel is src + j·stride, contiguous over the kc
-// steps) by a gather per 16 columns and step: faster than scalar copies, which cost a quarter
-// of the forward product's time at batch 128 (measured). w ≤ kNr columns, the rest zero.
+// steps): 16 steps of 16 columns at a time, loaded as rows and transposed in registers
+// (transpose.hpp). w ≤ kNr columns, the rest zero.
 void gather_panel(const float* src, Index stride, Index kc, Index w, float* __restrict panel) {
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512i offsets = _mm512_mullo_epi32(lane, _mm512_set1_epi32(int(stride)));
-  const __mmask16 m0 = w >= 16 ? __mmask16(0xffff) : __mmask16((1u << w) - 1);
-  const __mmask16 m1 = w >= 32 ? __mmask16(0xffff) : w > 16 ? __mmask16((1u << (w - 16)) - 1) : __mmask16(0);
-  const float* src1 = w > 16 ? src + 16 * stride : src;
-  const __m512 zero = _mm512_setzero_ps();
-  for (Index p = 0; p < kc; ++p) {
-    _mm512_store_ps(panel + p * kNr, _mm512_mask_i32gather_ps(zero, m0, offsets, src + p, 4));
-    _mm512_store_ps(panel + p * kNr + 16, m1 ? _mm512_mask_i32gather_ps(zero, m1, offsets, src1 + p, 4) : zero);
+  for (Index p0 = 0; p0 < kc; p0 += 16) {
+    const Index steps = std::min<Index>(16, kc - p0);
+    const __mmask16 m = steps >= 16 ? __mmask16(0xffff) : __mmask16((1u << steps) - 1);
+    for (Index h = 0; h < kNr; h += 16) {
+      __m512i rows[16];  // rows[c]: steps p0.. of column h + c
+      for (Index c = 0; c < 16; ++c)
+        rows[c] = h + c < w ? _mm512_castps_si512(_mm512_maskz_loadu_ps(m, src + (h + c) * stride + p0))
+                            : _mm512_setzero_si512();
+      store_transposed16(panel + p0 * kNr + h, Index(sizeof(float)) * kNr, rows, int(steps));
+    }
   }
 }
 #endif
@@ -115,10 +117,8 @@ void pack_b(const Product& g, Index p0, Index kc, Index j0, Index nc, float* __r
       copy_rows(src, g.b_row, kc, w, panel);
     } else {  // B transposed (Wᵀ in the forward product): columns of B are contiguous
 #if defined(__AVX512F__)
-      if (g.b_col < (Index(1) << 26)) {  // 32-bit gather offsets
-        gather_panel(g.b + (j0 + q) * g.b_col + p0, g.b_col, kc, w, panel);
-        continue;
-      }
+      gather_panel(g.b + (j0 + q) * g.b_col + p0, g.b_col, kc, w, panel);
+      continue;
 #endif
       for (Index j = 0; j < w; ++j) {
         const float* src = g.b + (j0 + q + j) * g.b_col + p0;
