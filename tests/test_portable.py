@@ -33,6 +33,27 @@ print(json.dumps({"engine": info["engine"], "isa": info["isa"], "module": mlpcor
 """
 
 
+# 30 Adam steps of a float32 net with bf16 products, and of the same net in float32, or the
+# engine's refusal of bf16.
+CHECK_BF16 = r"""
+import json, sys
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__.lower()]
+import numpy as np, mlpcore
+rng = np.random.default_rng(0)
+X, y = rng.normal(size=(256, 64)).astype(np.float32), rng.integers(0, 10, 256)
+out = {"engine": mlpcore.build_info()["engine"], "bf16_engine": mlpcore.build_info()["bf16"], "losses": {}}
+for precision in ("bf16", "float32"):
+    try:
+        net = mlpcore.MLP([64, 128, 10], "relu", seed=0, precision=precision)
+    except ValueError as e:
+        out["refused"] = str(e)
+        continue
+    opt = mlpcore.Adam(lr=1e-3)
+    out["losses"][precision] = [net.train_step(X, y, opt) for _ in range(30)]
+print(json.dumps(out))
+"""
+
+
 @pytest.fixture(scope="module")
 def portable(tmp_path_factory):
     root = tmp_path_factory.mktemp("portable")
@@ -132,3 +153,39 @@ def test_native_build_refuses_engines_it_does_not_have():
         env["MLPCORE_ISA"] = "baseline"
         assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                               text=True).stdout.strip() == "native"
+
+
+def test_portable_engines_run_or_refuse_bf16(portable):
+    # The AVX-512 engine of a portable wheel carries the bf16 kernels (per-function targets) and
+    # trains with them where the CPU has AVX512-BF16; the others refuse bf16 by name.
+    site, _ = portable
+    flags = cpu_flags()
+    env = dict(os.environ)
+    env.pop("MLPCORE_ISA", None)
+    installed = CHECK_BF16.replace("sys.meta_path[:] =", "_ =", 1)  # the installed (native) build
+    native = subprocess.run([sys.executable, "-c", installed], env=env, capture_output=True, text=True)
+    assert native.returncode == 0, native.stderr
+    native = json.loads(native.stdout)
+    for isa in ("baseline", "avx2", "avx512"):
+        needs = {"baseline": set(), "avx2": {"avx2", "fma"},
+                 "avx512": {"avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl"}}[isa]
+        if not needs <= flags:
+            continue
+        env = dict(os.environ, PYTHONPATH=str(site), MLPCORE_ISA=isa)
+        proc = subprocess.run([sys.executable, "-c", CHECK_BF16], env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        r = json.loads(proc.stdout)
+        assert r["engine"] == isa
+        if isa != "avx512" or "avx512_bf16" not in flags:
+            assert r["bf16_engine"] is None and "bf16" in r["refused"] and "bf16" not in r["losses"]
+            continue
+        assert r["bf16_engine"] in ("amx", "avx512_bf16") and "refused" not in r
+        bf16, fp32 = r["losses"]["bf16"], r["losses"]["float32"]
+        # bf16 products really ran (the losses differ from float32's), trained (the loss fell),
+        # and stayed within bf16's rounding of the float32 run.
+        assert bf16 != fp32
+        assert bf16[-1] < 0.8 * bf16[0]
+        assert bf16[-1] == pytest.approx(fp32[-1], rel=0.05)
+        # The native build (same kernels, its own instruction set) computes the same steps.
+        if native["bf16_engine"] == r["bf16_engine"]:
+            assert bf16 == pytest.approx(native["losses"]["bf16"], rel=1e-4)
