@@ -389,7 +389,11 @@ def fit_source(trainer, data, target=-1, *, shuffle_buffer=None, queue_size=2, b
 
 
 def _is_pair_of_arrays(vd):
-    return len(vd) == 2 and all(hasattr(a, "__len__") and not isinstance(a, str) for a in vd) and \
-        np.asarray(vd[0]).ndim == 2
+    if len(vd) != 2 or not all(hasattr(a, "__len__") and not isinstance(a, str) for a in vd):
+        return False
+    try:
+        return np.asarray(vd[0]).ndim == 2
+    except ValueError:  # a list of two (X, y) chunks: its first item is ragged
+        return False
 
 
