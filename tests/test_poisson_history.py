@@ -68,12 +68,13 @@ def test_minibatch_history_with_a_frozen_model_is_sklearns_deviance(weighted):
     trainer = mlpcore.Trainer(net, mlpcore.SGD(lr=0.0), batch_size=32, epochs=2, progress=False,
                               validation_split=0.25, seed=4)
     history = trainer.fit(X, y, sample_weight=w)
-    n_val = int(round(len(X) * 0.25))
+    n_val = round(len(X) * 0.25)
     perm = np.random.default_rng(4).permutation(len(X))  # Trainer._split's held-out rows
     vi, ti = np.sort(perm[:n_val]), np.sort(perm[n_val:])
     pick = (lambda i: None if w is None else w[i])
-    np.testing.assert_allclose(history.train_metric, [sk_deviance(net, X[ti], y[ti], pick(ti))] * 2, rtol=1e-10)
-    np.testing.assert_allclose(history.val_metric, [sk_deviance(net, X[vi], y[vi], pick(vi))] * 2, rtol=1e-10)
+    train_dev, val_dev = sk_deviance(net, X[ti], y[ti], pick(ti)), sk_deviance(net, X[vi], y[vi], pick(vi))
+    np.testing.assert_allclose(history.train_metric, [train_dev] * 2, rtol=1e-10)
+    np.testing.assert_allclose(history.val_metric, [val_dev] * 2, rtol=1e-10)
     assert trainer.evaluate(X[vi], y[vi], None if w is None else w[vi])["deviance"] == pytest.approx(
         history.val_metric[-1], rel=1e-12)
 
@@ -143,7 +144,7 @@ def test_distributed_loop_records_the_in_memory_deviance(ranks):
                       validation_data=(Xv, yv), **kw)
         return net, trainer.fit(X, y, sample_weight=w)
 
-    ref_net, ref = run(mlpcore.Trainer)
+    _, ref = run(mlpcore.Trainer)
     net, dist = run(DistributedTrainer, simulate_ranks=ranks)
     assert dist.metric == "deviance"
     np.testing.assert_allclose(dist.train_metric, ref.train_metric, rtol=1e-10)
