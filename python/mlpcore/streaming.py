@@ -165,16 +165,17 @@ class _Moments:
     """Running sum of squared deviations of targets (Chan's merge), for R² over a stream, and the
     weighted sums behind the Poisson deviance's target term (see ``model.poisson_offset``)."""
 
-    def __init__(self):
+    def __init__(self, poisson: bool = False):
         self.n, self.mean, self.m2 = 0, None, None
-        self.ylogy_sum = self.weight_sum = 0.0
+        self.poisson, self.ylogy_sum, self.weight_sum = poisson, 0.0, 0.0
 
     def add(self, t, w=None):
         if t.dtype.kind != "f" or t.ndim != 2 or t.shape[0] == 0:
             return
-        s, w_sum = _poisson_sums(t, w)
-        self.ylogy_sum += s
-        self.weight_sum += w_sum
+        if self.poisson:
+            s, w_sum = _poisson_sums(t, w)
+            self.ylogy_sum += s
+            self.weight_sum += w_sum
         t64 = t.astype(np.float64)
         n_b, mean_b = t64.shape[0], t64.mean(axis=0)
         m2_b = ((t64 - mean_b) ** 2).sum(axis=0)
@@ -253,7 +254,7 @@ def evaluate_source(trainer, source, *, buffer_bytes=DEFAULT_BUFFER_BYTES, order
     order = range(len(source)) if order is None else order
     loss_sum = weight_sum = 0.0
     correct = counted = 0
-    moments = _Moments()
+    moments = _Moments(poisson=trainer.loss == "poisson")
     for chunk in source.chunks(order):
         X, t, w = prepare(chunk)
         if X.shape[0] == 0:
@@ -324,7 +325,7 @@ def fit_source(trainer, data, target=-1, *, shuffle_buffer=None, queue_size=2, b
     history = trainer._new_history()
     key = history.metric_key
     after_epoch = trainer._after_epoch(history)
-    moments = _Moments()
+    moments = _Moments(poisson=trainer.loss == "poisson")
     bar = RowBar(trainer.epochs, source.num_rows) if trainer.progress and trainer.epochs else None
     trainer._stop_requested, trainer._stop_signal = False, None
     previous = trainer._install_signal_handlers()
