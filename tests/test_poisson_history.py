@@ -150,3 +150,21 @@ def test_distributed_loop_records_the_in_memory_deviance(ranks):
     np.testing.assert_allclose(dist.train_metric, ref.train_metric, rtol=1e-10)
     np.testing.assert_allclose(dist.val_metric, ref.val_metric, rtol=1e-10)
     np.testing.assert_allclose(dist.val_metric[-1], sk_deviance(net, Xv, yv), rtol=1e-10)
+
+
+def test_progress_bar_and_learning_curves_show_the_deviance():
+    from mlpcore._progress import postfix
+
+    logs = {"loss": 1.0, "train_deviance": 0.5, "val_loss": 1.2, "val_deviance": 0.7}
+    assert postfix(logs, "deviance") == {"loss": "1.0000", "dev": "0.5000", "val_loss": "1.2000",
+                                         "val_dev": "0.7000"}
+    pytest.importorskip("matplotlib")
+    from mlpcore.plot import learning_curves
+
+    X, y, _ = counts()
+    history = mlpcore.Trainer(make_net(), mlpcore.Adam(lr=0.02), epochs=3, progress=False,
+                              validation_split=0.25).fit(X, y)
+    fig = learning_curves(history)
+    ax = fig.axes[1]
+    assert ax.get_title() == "Poisson deviance"
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), history.val_metric)
