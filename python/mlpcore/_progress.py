@@ -6,14 +6,19 @@ import math
 import time
 
 
+_SHORT = {"accuracy": "acc", "r2": "r2", "deviance": "dev"}
+
+
 def postfix(logs, key) -> dict:
-    """The live numbers a bar shows after an epoch: loss, accuracy or R², and validation."""
+    """The live numbers a bar shows after an epoch: loss, accuracy (R², Poisson deviance), and
+    validation."""
+    short = _SHORT.get(key, key)
     out = {"loss": f"{logs['loss']:.4f}"}
     if not math.isnan(logs[f"train_{key}"]):
-        out[key if key == "r2" else "acc"] = f"{logs[f'train_{key}']:.4f}"
+        out[short] = f"{logs[f'train_{key}']:.4f}"
     if not math.isnan(logs["val_loss"]):
         out["val_loss"] = f"{logs['val_loss']:.4f}"
-        out["val_" + ("r2" if key == "r2" else "acc")] = f"{logs[f'val_{key}']:.4f}"
+        out["val_" + short] = f"{logs[f'val_{key}']:.4f}"
     return out
 
 

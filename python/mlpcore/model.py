@@ -34,16 +34,47 @@ def total_sum_of_squares(t) -> float:
     return float(((t64 - t64.mean(axis=0)) ** 2).sum())
 
 
-def _poisson_deviance(loss: float, t, w) -> float:
-    """Mean Poisson deviance from the engine's Poisson loss mean(e^z - y z): per element the
-    deviance is 2 (y log y - y - y z + e^z), so it is 2 (loss + mean(y log y - y)), with 0 log 0 = 0
-    and the same sample weighting as the loss."""
+def _poisson_sums(t, w) -> tuple:
+    """(Σ w·mean_outputs(y log y - y), Σ w) over (n, outputs) Poisson targets, 0 log 0 = 0, in
+    float64 (w None: all ones); summed per chunk for a stream."""
     t64 = t.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         ylogy = np.where(t64 > 0, t64 * np.log(np.where(t64 > 0, t64, 1.0)), 0.0)
     row = (ylogy - t64).mean(axis=1)
-    const = float(row.mean()) if w is None else float(np.dot(w.astype(np.float64), row) / w.astype(np.float64).sum())
-    return 2.0 * (loss + const)
+    if w is None:
+        return float(row.sum()), float(row.shape[0])
+    w64 = w.astype(np.float64)
+    return float(np.dot(w64, row)), float(w64.sum())
+
+
+def poisson_offset(t, w) -> float:
+    """mean(y log y - y) over (n, outputs) Poisson targets, weighted like the loss (NaN when the
+    weights sum to 0). The engine's Poisson loss is mean(e^z - y z); per element the deviance is
+    2 (y log y - y - y z + e^z), so mean deviance = 2 (loss + poisson_offset(t, w))."""
+    s, w_sum = _poisson_sums(t, w)
+    return s / w_sum if w_sum > 0 else float("nan")
+
+
+def metric_name(loss: str) -> str:
+    """The History/evaluate metric of a loss: "r2" for mse, "deviance" (mean Poisson deviance,
+    lower is better) for poisson, "accuracy" otherwise."""
+    return {"mse": "r2", "poisson": "deviance"}.get(loss, "accuracy")
+
+
+def target_statistic(t, w, loss: str) -> float:
+    """What turns a mean loss into the metric (see :meth:`MLP._evaluate_encoded`), once per data
+    set: the targets' total sum of squares for mse, :func:`poisson_offset` for poisson."""
+    if loss == "poisson":
+        return poisson_offset(t, w)
+    return total_sum_of_squares(t)
+
+
+def metric_from_loss(loss: str, value: float, stat: float, n_elems: int) -> float:
+    """R² (mse) or mean Poisson deviance (poisson) from a weighted mean loss ``value`` over
+    ``n_elems`` target elements and the data set's :func:`target_statistic` ``stat``."""
+    if loss == "poisson":
+        return 2.0 * (value + stat)
+    return 1.0 - value * n_elems / stat if stat > 0 else float("nan")
 
 
 def _choice(value, allowed, name):
@@ -644,16 +675,15 @@ class MLP:
         X = as_matrix(X, self._dtype, "X", self._io[0])
         t = self.encode_targets(y, X.shape[0], name)
         w = as_weights(sample_weight, self._dtype, X.shape[0])
-        value, metric = self._evaluate_encoded(X, t, w, name, total_sum_of_squares(t))
-        if name == "poisson":
-            return {"loss": value, "deviance": _poisson_deviance(value, t, w)}
-        return {"loss": value, "r2" if name == "mse" else "accuracy": metric}
+        value, metric = self._evaluate_encoded(X, t, w, name, target_statistic(t, w, name))
+        return {"loss": value, metric_name(name): metric}
 
-    def _evaluate_encoded(self, X, t, w, loss: str, sst: float):
-        """(loss, accuracy or R²) for arrays already in the engine's form."""
+    def _evaluate_encoded(self, X, t, w, loss: str, stat: float):
+        """(loss, accuracy, R² or Poisson deviance) for arrays already in the engine's form;
+        ``stat`` is :func:`target_statistic` of (t, w)."""
         value, correct, counted = self._evaluate_block(X, t, w, loss)
-        if loss == "mse":
-            return value, 1.0 - value * t.size / sst if sst > 0 else float("nan")
+        if loss in ("mse", "poisson"):
+            return value, metric_from_loss(loss, value, stat, t.size)
         return value, correct / counted if counted else float("nan")
 
     def train_epoch(self, X, t, w, optimizer, *, loss: str, batch_size: int, shuffle: bool, seed: int,

@@ -72,7 +72,8 @@ def _class_colors(k: int) -> list:
 
 
 # -- learning curves ---------------------------------------------------------------------------------
-_HISTORY_KEYS = ("epoch", "loss", "val_loss", "train_accuracy", "val_accuracy", "train_r2", "val_r2", "lr")
+_HISTORY_KEYS = ("epoch", "loss", "val_loss", "train_accuracy", "val_accuracy", "train_r2", "val_r2",
+                 "train_deviance", "val_deviance", "lr")
 
 
 def _column(values, key) -> np.ndarray:
@@ -112,7 +113,7 @@ def _has_data(cols, key) -> bool:
 
 
 def learning_curves(history, path=None, title=None) -> Figure:
-    """Loss and accuracy (or R²) per epoch, for training and validation.
+    """Loss and accuracy (R², or the Poisson deviance) per epoch, for training and validation.
 
     Parameters
     ----------
@@ -120,7 +121,8 @@ def learning_curves(history, path=None, title=None) -> Figure:
         Either an object with ``.as_dict()`` (such as the :class:`mlpcore.History` that
         :meth:`mlpcore.Trainer.fit` returns) or a dict of equal-length lists with the keys
         ``"epoch"`` and ``"loss"`` and, optionally, ``"val_loss"``, ``"train_accuracy"``,
-        ``"val_accuracy"``, ``"train_r2"``, ``"val_r2"``, ``"lr"``; ``None`` or NaN marks a missing
+        ``"val_accuracy"``, ``"train_r2"``, ``"val_r2"``, ``"train_deviance"``, ``"val_deviance"``,
+        ``"lr"``; ``None`` or NaN marks a missing
         value. Other keys are ignored, so the dict read from ``History.to_json`` works as is. The
         best epoch (attribute ``best_epoch`` or key ``"best_epoch"``), when given, is marked by a
         vertical line in both panels.
@@ -133,7 +135,8 @@ def learning_curves(history, path=None, title=None) -> Figure:
     -------
     matplotlib.figure.Figure
         Two axes: the loss (log scale when its positive values span more than two decades), then
-        the accuracy — or R² for regression; the learning rate when neither was recorded.
+        the accuracy — or R² for regression, the mean Poisson deviance for the poisson loss; the
+        learning rate when none was recorded.
 
     Raises
     ------
@@ -161,10 +164,12 @@ def learning_curves(history, path=None, title=None) -> Figure:
         keys, label = ("train_accuracy", "val_accuracy"), "accuracy"
     elif _has_data(cols, "train_r2") or _has_data(cols, "val_r2"):
         keys, label = ("train_r2", "val_r2"), "R²"
+    elif _has_data(cols, "train_deviance") or _has_data(cols, "val_deviance"):
+        keys, label = ("train_deviance", "val_deviance"), "Poisson deviance"
     elif _has_data(cols, "lr"):
         keys, label = ("lr", None), "learning rate"
     else:
-        keys, label = (None, None), "no accuracy, R² or learning rate recorded"
+        keys, label = (None, None), "no accuracy, R², deviance or learning rate recorded"
     for key, name, color in zip(keys, ("train", "validation"), ("C0", "C1")):
         if key is not None and _has_data(cols, key):
             ax_metric.plot(epoch, cols[key], color=color, label=name if key != "lr" else "lr", **style)

@@ -28,6 +28,7 @@ import numpy as np
 from ._checks import check_number
 from ._progress import RowBar
 from .datasets._streaming import as_source
+from .model import _poisson_sums, metric_from_loss
 
 __all__ = ["fit_source", "evaluate_source", "DEFAULT_BUFFER_BYTES"]
 
@@ -161,14 +162,20 @@ def _held_out(source, fraction, seed):
 
 
 class _Moments:
-    """Running sum of squared deviations of targets (Chan's merge), for R² over a stream."""
+    """Running sum of squared deviations of targets (Chan's merge), for R² over a stream, and the
+    weighted sums behind the Poisson deviance's target term (see ``model.poisson_offset``)."""
 
-    def __init__(self):
+    def __init__(self, poisson: bool = False):
         self.n, self.mean, self.m2 = 0, None, None
+        self.poisson, self.ylogy_sum, self.weight_sum = poisson, 0.0, 0.0
 
-    def add(self, t):
+    def add(self, t, w=None):
         if t.dtype.kind != "f" or t.ndim != 2 or t.shape[0] == 0:
             return
+        if self.poisson:
+            s, w_sum = _poisson_sums(t, w)
+            self.ylogy_sum += s
+            self.weight_sum += w_sum
         t64 = t.astype(np.float64)
         n_b, mean_b = t64.shape[0], t64.mean(axis=0)
         m2_b = ((t64 - mean_b) ** 2).sum(axis=0)
@@ -184,6 +191,10 @@ class _Moments:
     @property
     def sst(self):
         return float(self.m2.sum()) if self.n else float("nan")
+
+    @property
+    def poisson_offset(self):
+        return self.ylogy_sum / self.weight_sum if self.weight_sum > 0 else float("nan")
 
 
 def _preparer(trainer):
@@ -237,12 +248,13 @@ def _window_rows(n_features, buffer_bytes, batch_size, itemsize):
 
 def evaluate_source(trainer, source, *, buffer_bytes=DEFAULT_BUFFER_BYTES, order=None):
     """(loss, metric) of the model over a stream: the loss weighted by each chunk's rows or weights,
-    accuracy over all rows, or R² with the targets' variance merged chunk by chunk."""
+    accuracy over all rows, R² with the targets' variance merged chunk by chunk, or the Poisson
+    deviance with its target term summed chunk by chunk."""
     net, prepare = trainer.net, _preparer(trainer)
     order = range(len(source)) if order is None else order
     loss_sum = weight_sum = 0.0
     correct = counted = 0
-    moments = _Moments()
+    moments = _Moments(poisson=trainer.loss == "poisson")
     for chunk in source.chunks(order):
         X, t, w = prepare(chunk)
         if X.shape[0] == 0:
@@ -252,13 +264,16 @@ def evaluate_source(trainer, source, *, buffer_bytes=DEFAULT_BUFFER_BYTES, order
         loss_sum += loss * weight
         weight_sum += weight
         correct, counted = correct + c, counted + k
-        moments.add(t)
+        moments.add(t, w)
     return _loss_and_metric(trainer, loss_sum, weight_sum, correct, counted, moments)
 
 
 def _loss_and_metric(trainer, loss_sum, weight_sum, correct, counted, moments):
-    """(weighted mean loss, accuracy or R²) from sums over the chunks or windows of a stream."""
+    """(weighted mean loss, accuracy, R² or Poisson deviance) from sums over the chunks or windows
+    of a stream."""
     loss = loss_sum / weight_sum if weight_sum else float("nan")
+    if trainer.loss == "poisson":
+        return loss, metric_from_loss("poisson", loss, moments.poisson_offset, 0)
     if trainer.loss == "mse":
         sst = moments.sst
         return loss, (1.0 - loss * moments.n * moments.mean.size / sst if sst > 0 else float("nan"))
@@ -310,7 +325,7 @@ def fit_source(trainer, data, target=-1, *, shuffle_buffer=None, queue_size=2, b
     history = trainer._new_history()
     key = history.metric_key
     after_epoch = trainer._after_epoch(history)
-    moments = _Moments()
+    moments = _Moments(poisson=trainer.loss == "poisson")
     bar = RowBar(trainer.epochs, source.num_rows) if trainer.progress and trainer.epochs else None
     trainer._stop_requested, trainer._stop_signal = False, None
     previous = trainer._install_signal_handlers()
@@ -331,7 +346,7 @@ def fit_source(trainer, data, target=-1, *, shuffle_buffer=None, queue_size=2, b
             stopped = False
             for k, win in enumerate(reader.windows(trainer._should_stop)):
                 if fit_epoch == 0:
-                    moments.add(win.t)
+                    moments.add(win.t, win.w)
                 # Window k of epoch e is shuffled by (seed, e * 2**20 + k): a single window, k = 0,
                 # is the in-memory epoch's order.
                 res = net.train_epoch(win.X, win.t, win.w, trainer.optimizer, loss=trainer.loss, batch_size=bs,
@@ -375,7 +390,11 @@ def fit_source(trainer, data, target=-1, *, shuffle_buffer=None, queue_size=2, b
 
 
 def _is_pair_of_arrays(vd):
-    return len(vd) == 2 and all(hasattr(a, "__len__") and not isinstance(a, str) for a in vd) and \
-        np.asarray(vd[0]).ndim == 2
+    if len(vd) != 2 or not all(hasattr(a, "__len__") and not isinstance(a, str) for a in vd):
+        return False
+    try:
+        return np.asarray(vd[0]).ndim == 2
+    except ValueError:  # a list of two (X, y) chunks: its first item is ragged
+        return False
 
 

@@ -16,7 +16,7 @@ from ._files import atomic_write
 from ._checks import as_matrix, as_weights, check_number
 from ._checks import is_stream as _is_stream
 from ._progress import EpochBar
-from .model import MLP, _choice, total_sum_of_squares
+from .model import MLP, _choice, metric_from_loss, metric_name, target_statistic
 
 __all__ = [
     "Trainer",
@@ -138,7 +138,10 @@ class ReduceLROnPlateau(ConstantLR):
 
 _SCHEDULES = {"constant": ConstantLR, "step": StepLR, "exponential": ExponentialLR, "cosine": CosineLR,
               "plateau": ReduceLROnPlateau}
-_MONITORS = ("val_loss", "val_accuracy", "val_r2", "loss", "train_accuracy", "train_r2")
+_MONITORS = ("val_loss", "val_accuracy", "val_r2", "val_deviance", "loss", "train_accuracy", "train_r2",
+             "train_deviance")
+# Monitors that improve by falling; the others (accuracy, R²) improve by rising.
+_LOWER_IS_BETTER = ("loss", "deviance")
 
 
 def _monitored(logs: dict, monitor: str):
@@ -146,7 +149,7 @@ def _monitored(logs: dict, monitor: str):
     value = logs.get(monitor)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         monitor, value = "loss", logs.get("loss")
-    if monitor.endswith("loss"):
+    if monitor.endswith(_LOWER_IS_BETTER):
         return value, lambda new, best, delta: new < best - delta
     return value, lambda new, best, delta: new > best + delta
 
@@ -160,7 +163,8 @@ class EarlyStopping:
     patience : int >= 1, default 10
     min_delta : float >= 0, default 0.0
     monitor : str, default "val_loss"
-        ``val_loss``, ``val_accuracy``, ``val_r2``, ``loss``, ``train_accuracy`` or ``train_r2``;
+        ``val_loss``, ``val_accuracy``, ``val_r2``, ``val_deviance``, ``loss``, ``train_accuracy``,
+        ``train_r2`` or ``train_deviance`` (losses and deviances must fall, accuracy and R² rise);
         without validation data the training loss is used.
     restore_best : bool, default True
         Put back the weights of the best epoch when training ends.
@@ -186,7 +190,9 @@ class History:
     Each list has one entry per completed epoch. ``train_accuracy`` is measured on each batch as
     it is trained (before its update); ``val_*`` are measured after the epoch. For regression
     the metric is R² (``train_r2``/``val_r2``, variance-weighted over outputs) instead of
-    accuracy. Missing values are NaN. ``interrupted`` is True when Ctrl-C (SIGINT), SIGTERM or a
+    accuracy; for the ``poisson`` loss it is the mean Poisson deviance (``train_deviance``/
+    ``val_deviance``, sample-weighted, lower is better; the training one from the same batch
+    losses as ``loss``). Missing values are NaN. ``interrupted`` is True when Ctrl-C (SIGINT), SIGTERM or a
     stop request ended training early; ``signal`` then names the signal ("SIGINT", "SIGTERM").
     """
 
@@ -217,7 +223,7 @@ class History:
 
     @property
     def metric_key(self) -> str:
-        return "accuracy" if self.metric == "accuracy" else "r2"
+        return self.metric if self.metric in ("accuracy", "deviance") else "r2"
 
     def as_dict(self) -> dict:
         """Columns as lists: epoch, loss, train_<metric>, val_loss, val_<metric>, lr, seconds."""
@@ -366,16 +372,17 @@ class Trainer:
         return X, t, w
 
     def _metric_name(self):
-        return "r2" if self.loss == "mse" else "accuracy"
+        return metric_name(self.loss)
 
     def evaluate(self, X, y, sample_weight=None) -> dict:
-        """Loss and accuracy (or R² for regression) of the model on a data set, with this
-        trainer's loss; the same as ``net.evaluate(X, y, sample_weight, loss)``.
+        """Loss and accuracy (R² for mse, mean Poisson deviance for poisson) of the model on a
+        data set, with this trainer's loss; the same as ``net.evaluate(X, y, sample_weight, loss)``.
 
         Returns
         -------
         dict
-            ``{"loss": float, "accuracy": float}`` or ``{"loss": float, "r2": float}``.
+            ``{"loss": float, "accuracy": float}``, ``{"loss": float, "r2": float}`` or
+            ``{"loss": float, "deviance": float}``.
         """
         return self.net.evaluate(X, y, sample_weight, loss=self.loss)
 
@@ -485,8 +492,9 @@ class Trainer:
             raise TypeError(f"streaming options {sorted(stream)} need a data source, not arrays")
         X, t, w = self._prepare(X, y, sample_weight, learn_classes=True)
         X, t, w, Xv, tv, wv = self._split(X, t, w)
-        sst_train = total_sum_of_squares(t)
-        sst_val = total_sum_of_squares(tv) if tv is not None else float("nan")
+        # Once per fit: what turns a mean loss into R² or the Poisson deviance (NaN otherwise).
+        stat_train = target_statistic(t, w, self.loss)
+        stat_val = target_statistic(tv, wv, self.loss) if tv is not None else float("nan")
         n_elems = t.size
         history = History(metric=self._metric_name())
         key = history.metric_key
@@ -509,13 +517,13 @@ class Trainer:
                     self._mark_interrupted(history)
                     break
                 self.epoch += 1
-                if self.loss == "mse":
-                    train_metric = 1.0 - res.loss * n_elems / sst_train if sst_train > 0 else float("nan")
+                if self.loss in ("mse", "poisson"):
+                    train_metric = metric_from_loss(self.loss, res.loss, stat_train, n_elems)
                 else:
                     train_metric = res.correct / res.counted if res.counted else float("nan")
                 val_loss = val_metric = float("nan")
                 if Xv is not None:
-                    val_loss, val_metric = self.net._evaluate_encoded(Xv, tv, wv, self.loss, sst_val)
+                    val_loss, val_metric = self.net._evaluate_encoded(Xv, tv, wv, self.loss, stat_val)
                 logs = {"epoch": self.epoch, "loss": res.loss, f"train_{key}": train_metric, "val_loss": val_loss,
                         f"val_{key}": val_metric, "lr": lr, "seconds": time.perf_counter() - t0}
                 if bar is not None:
