@@ -38,6 +38,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -152,6 +153,27 @@ inline int loop_parts(double work, Index extent) {
 inline Index product_pieces(double work, Index extent, int threads) {
   const Index by_work = Index(work / kMinPieceWork), by_rows = extent / kMinPieceRows;
   return std::max<Index>(threads, std::min<Index>({threads * kPiecesPerThread, by_work, by_rows}));
+}
+
+/// How a product split between threads is cut (gemm/sgemm.cpp, bf16/gemm.cpp): `pieces` jobs'
+/// worth of work (kPiecesPerThread per thread, none under `min_piece_work` multiply-adds, never
+/// fewer than the threads), and its result as row_pieces × col_pieces tiles about C's shape
+/// (near square: a tall or wide tile reads more of the operands per multiply-add).
+struct ProductSplit {
+  Index pieces = 1, row_pieces = 1, col_pieces = 1;
+};
+
+/// The split of an m × n result of `work` multiply-adds on `threads` threads, into tiles of whole
+/// units: at most `row_units` blocks of rows and `col_units` blocks of columns.
+inline ProductSplit split_product(double work, int threads, double min_piece_work, double m, double n,
+                                  Index row_units, Index col_units) {
+  ProductSplit s;
+  s.pieces = std::max<Index>(threads, std::min<Index>(threads * kPiecesPerThread, Index(work / min_piece_work)));
+  s.col_pieces = std::clamp<Index>(Index(std::lround(std::sqrt(double(s.pieces) * n / m))), 1, col_units);
+  s.row_pieces = std::clamp<Index>((s.pieces + s.col_pieces - 1) / s.col_pieces, 1, std::max<Index>(1, row_units));
+  if (s.col_pieces * s.row_pieces < threads)  // too few rows: more columns
+    s.col_pieces = std::min<Index>(col_units, (threads + s.row_pieces - 1) / s.row_pieces);
+  return s;
 }
 
 }  // namespace mlpcore::detail

@@ -24,8 +24,11 @@ struct View {
 /// C (M × N, row stride ldc) = A (M × K) · B (K × N), every operand rounded to bf16 (nearest,
 /// ties to even) when packed, products summed in float32. M, N, K ≥ 1. `engine` must be Amx or
 /// Avx512Bf16 and supported (bf16_engine()); throws std::runtime_error otherwise. C must not
-/// overlap A or B. Uses per-thread packing buffers (grown, never shrunk) and configures the AMX
-/// tiles of the calling thread on every call, so any thread may call it.
+/// overlap A or B. Packs into the calling thread's buffers (grown, never shrunk); from 2 ×
+/// kParallelWork multiply-adds on, the packing and then tiles of C are shared between the
+/// engine's threads (parallel.hpp), with the same result whatever the thread count. Every call
+/// of a kernel loads the AMX tile configuration on the thread that runs it, so any thread may
+/// call this.
 void gemm(Bf16Engine engine, View a, View b, Index M, Index N, Index K, float* C, Index ldc);
 
 /// x rounded to the nearest bfloat16 (ties to even), returned as float; the reference rounding

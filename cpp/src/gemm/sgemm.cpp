@@ -6,7 +6,6 @@
 #ifdef MLPCORE_SGEMM
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -69,7 +68,7 @@ void pack_a_transposed(const Product& g, Index i0, Index mc, Index p0, Index kc,
 // One panel of a transposed B (column j of the panel is src + j·stride, contiguous over the kc
 // steps): 16 steps of 16 columns at a time, loaded as rows and transposed in registers
 // (transpose.hpp). w ≤ kNr columns, the rest zero.
-void gather_panel(const float* src, Index stride, Index kc, Index w, float* __restrict panel) {
+void transpose_panel(const float* src, Index stride, Index kc, Index w, float* __restrict panel) {
   for (Index p0 = 0; p0 < kc; p0 += 16) {
     const Index steps = std::min<Index>(16, kc - p0);
     const __mmask16 m = steps >= 16 ? __mmask16(0xffff) : __mmask16((1u << steps) - 1);
@@ -117,7 +116,7 @@ void pack_b(const Product& g, Index p0, Index kc, Index j0, Index nc, float* __r
       copy_rows(src, g.b_row, kc, w, panel);
     } else {  // B transposed (Wᵀ in the forward product): columns of B are contiguous
 #if defined(__AVX512F__)
-      gather_panel(g.b + (j0 + q) * g.b_col + p0, g.b_col, kc, w, panel);
+      transpose_panel(g.b + (j0 + q) * g.b_col + p0, g.b_col, kc, w, panel);
       continue;
 #endif
       for (Index j = 0; j < w; ++j) {
@@ -245,8 +244,9 @@ void sgemm(const Product& g, int threads) {
   // kMinPieceWork multiply-adds, handed out from a shared counter (parallel.hpp). Each element
   // of C still sums its k terms in the same blocks and order as on one thread: results repeat
   // bit for bit whatever the thread count. Past kMaxShared, each piece packs its own operands.
-  const Index wanted =
-      std::max<Index>(threads, std::min<Index>(threads * kPiecesPerThread, Index(work / kMinPieceWork)));
+  const ProductSplit split =
+      split_product(work, threads, kMinPieceWork, double(g.m), double(g.n), g.m / kMinTileRows, panels);
+  const Index wanted = split.pieces;
   Packed packed;
   if (shared <= kMaxShared) {
     float* buffer = shared_buffer(shared);
@@ -270,11 +270,7 @@ void sgemm(const Product& g, int threads) {
       if (r0 < r1) pack_a_transposed(j.g, r0, r1 - r0, 0, j.g.k, const_cast<float*>(j.packed.a) + r0 * j.g.k);
     }
   }, &pack_job);
-  // Tiles: col_pieces × row_pieces ≈ wanted, with tile sides in about the ratio of C's.
-  const double ratio = double(g.n) / double(g.m);
-  Index col_pieces = std::clamp<Index>(Index(std::lround(std::sqrt(double(wanted) * ratio))), 1, panels);
-  Index row_pieces = std::clamp<Index>((wanted + col_pieces - 1) / col_pieces, 1, std::max<Index>(1, g.m / kMinTileRows));
-  if (col_pieces * row_pieces < threads) col_pieces = std::min<Index>(panels, (threads + row_pieces - 1) / row_pieces);
+  const Index col_pieces = split.col_pieces, row_pieces = split.row_pieces;
   struct Job {
     const Product& g;
     const Packed& packed;
